@@ -1,0 +1,3 @@
+from .pack_attr_inputs import PackAttrInputs
+
+__all__ = ['PackAttrInputs']

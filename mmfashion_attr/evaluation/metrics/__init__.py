@@ -1,0 +1,3 @@
+from .attribute_metric import AttributeMetric
+
+__all__ = ['AttributeMetric']

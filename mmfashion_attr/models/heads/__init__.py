@@ -1,0 +1,3 @@
+from .multi_attribute_head import MultiAttributeHead
+
+__all__ = ['MultiAttributeHead']

@@ -1,0 +1,3 @@
+from .cbam import CBAM
+
+__all__ = ['CBAM']

@@ -1,0 +1,3 @@
+from .masked_multilabel_loss import MaskedMultiLabelLoss
+
+__all__ = ['MaskedMultiLabelLoss']
