@@ -42,6 +42,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import pickle
 import sys
 import warnings
 from typing import Callable, List
@@ -96,16 +97,38 @@ def mmengine_checkpoint_globals() -> list:
             *dtype_classes]
 
 
+def history_buffer_getattr(obj, name: str):
+    """A ``builtins.getattr`` that only resolves HistoryBuffer statistics.
+
+    A :class:`HistoryBuffer` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``. Allowing the real ``getattr`` would
+    let a crafted checkpoint walk attributes of any allowed object; this
+    stand-in is registered under the name ``builtins.getattr`` for
+    ``weights_only`` loading and refuses everything else.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is HistoryBuffer and isinstance(name, str) and (
+            name in HistoryBuffer._statistics_methods
+            or name in ('min', 'max', 'mean', 'current')):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'mmfashion_attr: refusing getattr({obj!r}, {name!r}) in a '
+        'weights_only checkpoint (only HistoryBuffer statistics methods '
+        'are allowed)')
+
+
 @_once
 def allow_mmengine_checkpoint_globals() -> list:
     """Allow-list mmengine checkpoint types for ``torch.load(weights_only)``.
 
-    Only the listed classes become loadable; arbitrary callables (``os.system``,
-    ``builtins.eval``...) stay forbidden, so a malicious pickle is still
-    refused by torch.
+    Only the listed classes become loadable, plus
+    :func:`history_buffer_getattr` in place of ``builtins.getattr``;
+    arbitrary callables (``os.system``, ``builtins.eval``...) stay
+    forbidden, so a malicious pickle is still refused by torch.
     """
     safe = mmengine_checkpoint_globals()
-    torch.serialization.add_safe_globals(safe)
+    torch.serialization.add_safe_globals(
+        safe + [(history_buffer_getattr, 'builtins.getattr')])
     return safe
 
 
@@ -254,6 +277,7 @@ def apply_all() -> List[str]:
 
 __all__ = [
     'apply_all', 'applied_fixes', 'allow_mmengine_checkpoint_globals',
+    'history_buffer_getattr',
     'mmengine_checkpoint_globals', 'get_mmdet_fpn', 'has_mmcv_ops',
     'patch_cpu_distributed', 'patch_persistent_workers',
     'patch_efficientnet_v2_train'

@@ -1,0 +1,66 @@
+# An in-house catalog in the catalog format (README, "Data format"):
+#   data/catalog/schema.json, train.jsonl, val.jsonl, test.jsonl, images.
+# Override `data_root` AND `schema_file` together for another location.
+data_root = 'data/catalog/'
+schema_file = data_root + 'schema.json'
+dataset_type = 'CatalogDataset'
+img_size = 384  # the paper resizes to 380-384 keeping the aspect ratio
+
+# Paper, section 5.2: zoom and translate +-20 %, rotation +-10 deg,
+# shear +-10 %, horizontal flip with p=0.5.
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='FashionRandomAffine', zoom=0.2, translate=0.2, rotate=10.0,
+         shear=0.1),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='ResizePad', scale=img_size),
+    dict(type='PackAttrInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='ResizePad', scale=img_size),
+    dict(type='PackAttrInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='train.jsonl',
+        schema=schema_file,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='val.jsonl',
+        schema=schema_file,
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='test.jsonl',
+        schema=schema_file,
+        test_mode=True,
+        pipeline=test_pipeline))
+
+# Paper: predictions thresholded at 0.3, per-attribute micro F1.
+val_evaluator = dict(type='AttributeMetric', thresholds=0.3)
+test_evaluator = val_evaluator
