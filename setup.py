@@ -9,7 +9,8 @@ def read_requirements(name):
     here = os.path.dirname(os.path.abspath(__file__))
     with open(os.path.join(here, name), encoding='utf-8') as f:
         return [
-            line.strip() for line in f
+            line.strip()
+            for line in f
             if line.strip() and not line.startswith(('#', '-r'))
         ]
 
@@ -24,8 +25,10 @@ def read_version():
 setup(
     name='mmfashion_attr',
     version=read_version(),
-    description=('Multi-scale fashion attribute extraction with multi-task '
-                 'learning (Parekh & Shaik, VISAPP 2023) for mmpretrain'),
+    description=(
+        'Multi-scale fashion attribute extraction with multi-task '
+        'learning (Parekh & Shaik, VISAPP 2023) for mmpretrain'
+    ),
     packages=find_packages(include=['mmfashion_attr', 'mmfashion_attr.*']),
     python_requires='>=3.10',
     install_requires=read_requirements('requirements.txt'),

@@ -90,11 +90,28 @@ def mmengine_checkpoint_globals() -> list:
     except ImportError:  # pragma: no cover - numpy 1.x
         from numpy.core.multiarray import _reconstruct, scalar
 
-    dtype_classes = [type(np.dtype(t)) for t in (
-        np.float64, np.float32, np.float16, np.int64, np.int32, np.int16,
-        np.int8, np.uint8, np.bool_)]
-    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype,
-            *dtype_classes]
+    dtype_classes = [
+        type(np.dtype(t))
+        for t in (
+            np.float64,
+            np.float32,
+            np.float16,
+            np.int64,
+            np.int32,
+            np.int16,
+            np.int8,
+            np.uint8,
+            np.bool_,
+        )
+    ]
+    return [
+        HistoryBuffer,
+        _reconstruct,
+        scalar,
+        np.ndarray,
+        np.dtype,
+        *dtype_classes,
+    ]
 
 
 def history_buffer_getattr(obj, name: str):
@@ -107,14 +124,21 @@ def history_buffer_getattr(obj, name: str):
     ``weights_only`` loading and refuses everything else.
     """
     from mmengine.logging.history_buffer import HistoryBuffer
-    if obj is HistoryBuffer and isinstance(name, str) and (
+
+    if (
+        obj is HistoryBuffer
+        and isinstance(name, str)
+        and (
             name in HistoryBuffer._statistics_methods
-            or name in ('min', 'max', 'mean', 'current')):
+            or name in ('min', 'max', 'mean', 'current')
+        )
+    ):
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'mmfashion_attr: refusing getattr({obj!r}, {name!r}) in a '
         'weights_only checkpoint (only HistoryBuffer statistics methods '
-        'are allowed)')
+        'are allowed)'
+    )
 
 
 @_once
@@ -128,7 +152,8 @@ def allow_mmengine_checkpoint_globals() -> list:
     """
     safe = mmengine_checkpoint_globals()
     torch.serialization.add_safe_globals(
-        safe + [(history_buffer_getattr, 'builtins.getattr')])
+        safe + [(history_buffer_getattr, 'builtins.getattr')]
+    )
     return safe
 
 
@@ -155,14 +180,17 @@ def get_mmdet_fpn() -> type:
     """
     if has_mmcv_ops():
         from mmdet.models.necks.fpn import FPN
+
         return FPN
 
     name = 'mmdet.models.necks.fpn'
     module = sys.modules.get(name)
     if module is None:
         import mmdet
+
         path = os.path.join(
-            os.path.dirname(mmdet.__file__), 'models', 'necks', 'fpn.py')
+            os.path.dirname(mmdet.__file__), 'models', 'necks', 'fpn.py'
+        )
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
@@ -172,6 +200,7 @@ def get_mmdet_fpn() -> type:
             del sys.modules[name]
             raise
     from mmdet.registry import MODELS as MMDET_MODELS
+
     MMDET_MODELS._imported = True
     return module.FPN
 
@@ -186,8 +215,10 @@ def _cpu_safe_init_dist(init_dist: Callable) -> Callable:
         if torch.cuda.is_available():
             return init_dist(launcher, backend, *args, **kwargs)
         if backend == 'nccl':
-            warnings.warn('mmfashion_attr.compat: no CUDA device, using the '
-                          "'gloo' backend instead of 'nccl'.")
+            warnings.warn(
+                'mmfashion_attr.compat: no CUDA device, using the '
+                "'gloo' backend instead of 'nccl'."
+            )
             backend = 'gloo'
         original = torch.cuda.set_device
         torch.cuda.set_device = lambda *a, **k: None
@@ -218,8 +249,11 @@ def patch_cpu_distributed() -> None:
     @functools.wraps(original_init)
     def ddp_init(self, module, *args, **kwargs):
         params = list(module.parameters())
-        if kwargs.get('device_ids') and params and (
-                params[0].device.type == 'cpu'):
+        if (
+            kwargs.get('device_ids')
+            and params
+            and (params[0].device.type == 'cpu')
+        ):
             # DDP requires device_ids=None for CPU modules.
             kwargs['device_ids'] = None
         original_init(self, module, *args, **kwargs)
@@ -238,8 +272,11 @@ def patch_persistent_workers() -> None:
     original = Runner.build_dataloader
 
     def build_dataloader(dataloader, *args, **kwargs):
-        if isinstance(dataloader, dict) and not dataloader.get(
-                'num_workers', 0) and dataloader.get('persistent_workers'):
+        if (
+            isinstance(dataloader, dict)
+            and not dataloader.get('num_workers', 0)
+            and dataloader.get('persistent_workers')
+        ):
             dataloader = type(dataloader)(dataloader)
             dataloader['persistent_workers'] = False
         return original(dataloader, *args, **kwargs)
@@ -276,9 +313,14 @@ def apply_all() -> List[str]:
 
 
 __all__ = [
-    'apply_all', 'applied_fixes', 'allow_mmengine_checkpoint_globals',
+    'apply_all',
+    'applied_fixes',
+    'allow_mmengine_checkpoint_globals',
     'history_buffer_getattr',
-    'mmengine_checkpoint_globals', 'get_mmdet_fpn', 'has_mmcv_ops',
-    'patch_cpu_distributed', 'patch_persistent_workers',
-    'patch_efficientnet_v2_train'
+    'mmengine_checkpoint_globals',
+    'get_mmdet_fpn',
+    'has_mmcv_ops',
+    'patch_cpu_distributed',
+    'patch_persistent_workers',
+    'patch_efficientnet_v2_train',
 ]

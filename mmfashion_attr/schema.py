@@ -12,8 +12,8 @@ A schema is a JSON file (or the equivalent dict)::
       ],
       "categories": ["t-shirt", "jeans"],
       "allowed": {
-        "t-shirt": {"sleeve_length": ["short", "long"], "category": ["t-shirt"]},
-        "jeans":   {"category": ["jeans"]}
+        "t-shirt": {"sleeve_length": ["short", "long"]},
+        "jeans":   {}
       }
     }
 
@@ -24,7 +24,9 @@ A schema is a JSON file (or the equivalent dict)::
   (all of its values are left out of the loss and suppressed at prediction).
   A category not listed in ``allowed`` (or an unknown category) allows all.
 * ``from_category: true`` marks an attribute whose label is the record's
-  product category (the paper's category branch).
+  product category (the paper's category branch). It is never masked by
+  ``allowed``: all its values stay in the loss, or the branch would see
+  no negatives.
 
 All attribute values are laid out in one flat vector of ``num_values``
 entries: attribute ``i`` owns ``slice(offsets[i], offsets[i + 1])``.
@@ -83,11 +85,13 @@ class AttributeSchema:
         source: Where the schema came from, used in error messages.
     """
 
-    def __init__(self,
-                 attributes: Sequence[Union[dict, AttributeSpec]],
-                 categories: Sequence[str] = (),
-                 allowed: Optional[Dict[str, Dict[str, List[str]]]] = None,
-                 source: str = '<dict>') -> None:
+    def __init__(
+        self,
+        attributes: Sequence[Union[dict, AttributeSpec]],
+        categories: Sequence[str] = (),
+        allowed: Optional[Dict[str, Dict[str, List[str]]]] = None,
+        source: str = '<dict>',
+    ) -> None:
         self.source = source
         specs = []
         for i, attr in enumerate(attributes):
@@ -104,8 +108,9 @@ class AttributeSchema:
             raise SchemaError(f'{source}: duplicate category names')
         self.offsets = np.cumsum([0] + [s.num_values for s in specs]).tolist()
         self._attr_index = {s.name: i for i, s in enumerate(specs)}
-        self._value_index = [{v: j for j, v in enumerate(s.values)}
-                             for s in specs]
+        self._value_index = [
+            {v: j for j, v in enumerate(s.values)} for s in specs
+        ]
         self._category_index = {c: i for i, c in enumerate(self.categories)}
         self.allowed = self._parse_allowed(allowed or {})
 
@@ -123,15 +128,24 @@ class AttributeSchema:
         return cls.from_dict(data, source=path)
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = '<dict>') -> 'AttributeSchema':
+    def from_dict(
+        cls, data: dict, source: str = '<dict>'
+    ) -> 'AttributeSchema':
         if not isinstance(data, dict) or 'attributes' not in data:
-            raise SchemaError(f"{source}: expected an object with 'attributes'")
-        return cls(data['attributes'], data.get('categories', ()),
-                   data.get('allowed'), source=source)
+            raise SchemaError(
+                f"{source}: expected an object with 'attributes'"
+            )
+        return cls(
+            data['attributes'],
+            data.get('categories', ()),
+            data.get('allowed'),
+            source=source,
+        )
 
     @classmethod
-    def build(cls, schema: Union[str, dict, 'AttributeSchema']
-              ) -> 'AttributeSchema':
+    def build(
+        cls, schema: Union[str, dict, 'AttributeSchema']
+    ) -> 'AttributeSchema':
         """A schema from a path, a dict or a schema."""
         if isinstance(schema, AttributeSchema):
             return schema
@@ -170,43 +184,58 @@ class AttributeSchema:
         values = attr.get('values')
         if not isinstance(values, (list, tuple)) or not values:
             raise SchemaError(
-                f"{where} ({attr['name']}): 'values' must be a non-empty list")
+                f"{where} ({attr['name']}): 'values' must be a non-empty list"
+            )
         values = tuple(str(v) for v in values)
         if len(set(values)) != len(values):
-            raise SchemaError(f"{where} ({attr['name']}): duplicate values")
+            raise SchemaError(f'{where} ({attr["name"]}): duplicate values')
         bad = [v for v in values if v.startswith('?')]
         if bad:
-            raise SchemaError(f"{where} ({attr['name']}): value names may not "
-                              f"start with '?' (the unknown marker): {bad}")
+            raise SchemaError(
+                f'{where} ({attr["name"]}): value names may not '
+                f"start with '?' (the unknown marker): {bad}"
+            )
         roi, gran = attr.get('roi'), attr.get('granularity')
         if roi not in ROI_CHOICES:
-            raise SchemaError(f'{where}: roi must be small or large, not {roi}')
+            raise SchemaError(
+                f'{where}: roi must be small or large, not {roi}'
+            )
         if gran not in GRANULARITY_CHOICES:
             raise SchemaError(
-                f'{where}: granularity must be coarse or fine, not {gran}')
+                f'{where}: granularity must be coarse or fine, not {gran}'
+            )
         known = {'name', 'values', 'roi', 'granularity', 'from_category'}
         extra = {k: v for k, v in attr.items() if k not in known}
         return AttributeSpec(
-            str(attr['name']), values, roi, gran,
-            bool(attr.get('from_category', False)), extra)
+            str(attr['name']),
+            values,
+            roi,
+            gran,
+            bool(attr.get('from_category', False)),
+            extra,
+        )
 
     def _parse_allowed(self, allowed: dict) -> dict:
         out = {}
         for cat, per_attr in allowed.items():
             if cat not in self._category_index:
                 raise SchemaError(
-                    f"{self.source}: 'allowed' names unknown category {cat!r}")
+                    f"{self.source}: 'allowed' names unknown category {cat!r}"
+                )
             out[cat] = {}
             for attr, values in per_attr.items():
                 if attr not in self._attr_index:
-                    raise SchemaError(f"{self.source}: 'allowed' for {cat!r} "
-                                      f'names unknown attribute {attr!r}')
+                    raise SchemaError(
+                        f"{self.source}: 'allowed' for {cat!r} "
+                        f'names unknown attribute {attr!r}'
+                    )
                 vi = self._value_index[self._attr_index[attr]]
                 unknown = [v for v in values if v not in vi]
                 if unknown:
                     raise SchemaError(
                         f"{self.source}: 'allowed' for {cat!r}/{attr} names "
-                        f'unknown values {unknown}')
+                        f'unknown values {unknown}'
+                    )
                 out[cat][attr] = list(values)
         return out
 
@@ -240,7 +269,8 @@ class AttributeSchema:
             return self._value_index[i][value]
         except KeyError:
             raise KeyError(
-                f'unknown value {value!r} of attribute {attribute!r}') from None
+                f'unknown value {value!r} of attribute {attribute!r}'
+            ) from None
 
     def flat_index(self, attribute: str, value: str) -> int:
         """Position of ``value`` in the flat vector of all values."""
@@ -248,8 +278,11 @@ class AttributeSchema:
         return self.offsets[i] + self.value_index(attribute, value)
 
     def slice(self, attribute: Union[str, int]) -> slice:
-        i = attribute if isinstance(attribute, int) else self.attribute_index(
-            attribute)
+        i = (
+            attribute
+            if isinstance(attribute, int)
+            else self.attribute_index(attribute)
+        )
         return slice(self.offsets[i], self.offsets[i + 1])
 
     def category_index(self, category: Optional[str]) -> int:
@@ -263,8 +296,9 @@ class AttributeSchema:
 
     def attribute_ids(self) -> np.ndarray:
         """For each flat value, the index of its attribute."""
-        return np.repeat(np.arange(self.num_attributes),
-                         self.num_values_per_attribute)
+        return np.repeat(
+            np.arange(self.num_attributes), self.num_values_per_attribute
+        )
 
     def allowed_matrix(self) -> np.ndarray:
         """Bool ``[num_categories + 1, num_values]``; the last row (index -1,
@@ -276,10 +310,16 @@ class AttributeSchema:
             for attr, values in per_attr.items():
                 for v in values:
                     row[self.flat_index(attr, v)] = True
+        # The category branch predicts the category itself: masking it by
+        # the category would leave it no negatives to learn from.
+        for i, spec in enumerate(self.attributes):
+            if spec.from_category:
+                mat[:, self.slice(i)] = True
         return mat
 
-    def is_allowed(self, category: Optional[str], attribute: str,
-                   value: str) -> bool:
+    def is_allowed(
+        self, category: Optional[str], attribute: str, value: str
+    ) -> bool:
         if category is None or category not in self.allowed:
             return True
         return value in self.allowed[category].get(attribute, ())
@@ -293,10 +333,13 @@ class AttributeSchema:
                 out.setdefault(f'roi/{s.roi}', []).append(s.name)
             if s.granularity:
                 out.setdefault(f'granularity/{s.granularity}', []).append(
-                    s.name)
+                    s.name
+                )
         return out
 
     def __repr__(self) -> str:
-        return (f'AttributeSchema({self.num_attributes} attributes, '
-                f'{self.num_values} values, {len(self.categories)} '
-                f'categories, source={self.source!r})')
+        return (
+            f'AttributeSchema({self.num_attributes} attributes, '
+            f'{self.num_values} values, {len(self.categories)} '
+            f'categories, source={self.source!r})'
+        )

@@ -12,27 +12,52 @@ from mmfashion_attr.schema import AttributeSchema  # noqa: E402
 
 SMALL_SCHEMA = {
     'attributes': [
-        {'name': 'category', 'values': ['tee', 'jeans', 'dress'],
-         'from_category': True, 'roi': 'large', 'granularity': 'coarse'},
-        {'name': 'sleeve', 'values': ['short', 'long', 'none'],
-         'roi': 'small', 'granularity': 'coarse'},
-        {'name': 'closure', 'values': ['button', 'zip', 'drawstring',
-                                       'elastic'],
-         'roi': 'small', 'granularity': 'coarse'},
-        {'name': 'colour', 'values': ['red', 'blue', 'white'],
-         'roi': 'large', 'granularity': 'coarse'},
-        {'name': 'pattern', 'values': ['solid', 'stripes', 'dots', 'checks',
-                                       'floral'],
-         'roi': 'large', 'granularity': 'fine'},
+        {
+            'name': 'category',
+            'values': ['tee', 'jeans', 'dress'],
+            'from_category': True,
+            'roi': 'large',
+            'granularity': 'coarse',
+        },
+        {
+            'name': 'sleeve',
+            'values': ['short', 'long', 'none'],
+            'roi': 'small',
+            'granularity': 'coarse',
+        },
+        {
+            'name': 'closure',
+            'values': ['button', 'zip', 'drawstring', 'elastic'],
+            'roi': 'small',
+            'granularity': 'coarse',
+        },
+        {
+            'name': 'colour',
+            'values': ['red', 'blue', 'white'],
+            'roi': 'large',
+            'granularity': 'coarse',
+        },
+        {
+            'name': 'pattern',
+            'values': ['solid', 'stripes', 'dots', 'checks', 'floral'],
+            'roi': 'large',
+            'granularity': 'fine',
+        },
     ],
     'categories': ['tee', 'jeans', 'dress'],
     'allowed': {
-        'tee': {'category': ['tee'], 'sleeve': ['short', 'long'],
-                'colour': ['red', 'blue', 'white'],
-                'pattern': ['solid', 'stripes', 'dots']},
-        'jeans': {'category': ['jeans'], 'closure': ['button', 'zip'],
-                  'colour': ['blue', 'white'],
-                  'pattern': ['solid', 'stripes']},
+        'tee': {
+            'category': ['tee'],
+            'sleeve': ['short', 'long'],
+            'colour': ['red', 'blue', 'white'],
+            'pattern': ['solid', 'stripes', 'dots'],
+        },
+        'jeans': {
+            'category': ['jeans'],
+            'closure': ['button', 'zip'],
+            'colour': ['blue', 'white'],
+            'pattern': ['solid', 'stripes'],
+        },
     },
 }
 
@@ -45,4 +70,5 @@ def small_schema():
 @pytest.fixture
 def small_schema_dict():
     import copy
+
     return copy.deepcopy(SMALL_SCHEMA)

@@ -25,5 +25,5 @@ def test_every_parameter_gets_a_gradient():
 
 
 def test_baseline_keeps_head_conv():
-    m = EfficientNetV2Taps(arch='m', out_indices=(8, ))
+    m = EfficientNetV2Taps(arch='m', out_indices=(8,))
     assert len(m.layers) == 9 and m.num_layers_dropped == 0

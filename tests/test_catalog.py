@@ -3,8 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from mmfashion_attr.datasets import (CatalogDataset, CatalogFormatError,
-                                     read_catalog)
+from mmfashion_attr.datasets import (
+    CatalogDataset,
+    CatalogFormatError,
+    read_catalog,
+)
 
 
 def write(path, lines):
@@ -19,12 +22,21 @@ def rec(**kw):
 
 
 def test_missing_empty_unknown_semantics(tmp_path, small_schema):
-    p = write(tmp_path / 'c.jsonl', [
-        rec(attributes={'sleeve': ['short'], 'colour': ['red', 'white'],
-                        'pattern': [], 'closure': ['?zip', 'button']},
-            category='dress'),
-    ])
-    (r, ), report = read_catalog(p, small_schema)
+    p = write(
+        tmp_path / 'c.jsonl',
+        [
+            rec(
+                attributes={
+                    'sleeve': ['short'],
+                    'colour': ['red', 'white'],
+                    'pattern': [],
+                    'closure': ['?zip', 'button'],
+                },
+                category='dress',
+            ),
+        ],
+    )
+    (r,), report = read_catalog(p, small_schema)
     s = small_schema
     # category filled from the record (from_category)
     assert r.gt_attr[s.slice('category')].tolist() == [0, 0, 1]
@@ -44,32 +56,45 @@ def test_missing_empty_unknown_semantics(tmp_path, small_schema):
 
 def test_absent_attribute_is_missing(tmp_path, small_schema):
     p = write(tmp_path / 'c.jsonl', [rec(attributes={'sleeve': ['long']})])
-    (r, ), _ = read_catalog(p, small_schema)
+    (r,), _ = read_catalog(p, small_schema)
     assert not r.gt_attr_mask[small_schema.slice('closure')].any()
     assert not r.gt_attr_mask[small_schema.slice('pattern')].any()
 
 
 def test_no_category(tmp_path, small_schema):
     line = json.dumps(dict(img_path='x.jpg', attributes={'sleeve': []}))
-    (r, ), _ = read_catalog(write(tmp_path / 'c.jsonl', [line]),
-                            small_schema)
+    (r,), _ = read_catalog(write(tmp_path / 'c.jsonl', [line]), small_schema)
     assert r.category_idx == -1
     assert not r.gt_attr_mask[small_schema.slice('category')].any()
 
 
 def test_csv_equals_jsonl(tmp_path, small_schema):
-    j = write(tmp_path / 'c.jsonl', [
-        rec(img_path='a.jpg', attributes={'colour': ['red', 'blue'],
-                                          'pattern': [],
-                                          'closure': ['?zip']}),
-        rec(img_path='b.jpg', category='jeans',
-            attributes={'closure': ['button']}),
-    ])
-    c = write(tmp_path / 'c.csv', [
-        'img_path,category,sleeve,closure,colour,pattern',
-        'a.jpg,tee,,?zip,red|blue,[]',
-        'b.jpg,jeans,,button,,',
-    ])
+    j = write(
+        tmp_path / 'c.jsonl',
+        [
+            rec(
+                img_path='a.jpg',
+                attributes={
+                    'colour': ['red', 'blue'],
+                    'pattern': [],
+                    'closure': ['?zip'],
+                },
+            ),
+            rec(
+                img_path='b.jpg',
+                category='jeans',
+                attributes={'closure': ['button']},
+            ),
+        ],
+    )
+    c = write(
+        tmp_path / 'c.csv',
+        [
+            'img_path,category,sleeve,closure,colour,pattern',
+            'a.jpg,tee,,?zip,red|blue,[]',
+            'b.jpg,jeans,,button,,',
+        ],
+    )
     rj, _ = read_catalog(j, small_schema)
     rc, _ = read_catalog(c, small_schema)
     for a, b in zip(rj, rc):
@@ -78,20 +103,24 @@ def test_csv_equals_jsonl(tmp_path, small_schema):
         assert a.category_idx == b.category_idx
 
 
-@pytest.mark.parametrize('bad, problem', [
-    ('{"img_path": "a.jpg", ', 'invalid JSON'),
-    ('[1, 2]', 'JSON object'),
-    (rec(attributes={'fit': ['slim']}), "unknown attribute 'fit'"),
-    (rec(attributes={'sleeve': ['cap']}), "unknown value 'cap'"),
-    (rec(attributes={'sleeve': 'short'}), 'list of strings'),
-    (rec(attributes={'sleeve': ['short', 'short']}), 'listed twice'),
-    (rec(category='socks'), "unknown category 'socks'"),
-    (rec(category=3), "'category' must be a string"),
-    (json.dumps({'category': 'tee'}), "'img_path'"),
-    (rec(sleeve=['short']), 'unexpected keys'),
-])
-def test_malformed_record_names_file_and_line(tmp_path, small_schema, bad,
-                                              problem):
+@pytest.mark.parametrize(
+    'bad, problem',
+    [
+        ('{"img_path": "a.jpg", ', 'invalid JSON'),
+        ('[1, 2]', 'JSON object'),
+        (rec(attributes={'fit': ['slim']}), "unknown attribute 'fit'"),
+        (rec(attributes={'sleeve': ['cap']}), "unknown value 'cap'"),
+        (rec(attributes={'sleeve': 'short'}), 'list of strings'),
+        (rec(attributes={'sleeve': ['short', 'short']}), 'listed twice'),
+        (rec(category='socks'), "unknown category 'socks'"),
+        (rec(category=3), "'category' must be a string"),
+        (json.dumps({'category': 'tee'}), "'img_path'"),
+        (rec(sleeve=['short']), 'unexpected keys'),
+    ],
+)
+def test_malformed_record_names_file_and_line(
+    tmp_path, small_schema, bad, problem
+):
     p = write(tmp_path / 'cat.jsonl', [rec(img_path='ok.jpg'), '', bad])
     with pytest.raises(CatalogFormatError) as e:
         read_catalog(p, small_schema)
@@ -101,20 +130,28 @@ def test_malformed_record_names_file_and_line(tmp_path, small_schema, bad,
 
 
 def test_csv_errors_name_line(tmp_path, small_schema):
-    p = write(tmp_path / 'c.csv', ['img_path,sleeve', 'a.jpg,short',
-                                   'b.jpg,short,extra'])
+    p = write(
+        tmp_path / 'c.csv',
+        ['img_path,sleeve', 'a.jpg,short', 'b.jpg,short,extra'],
+    )
     with pytest.raises(CatalogFormatError, match=r'c\.csv:3: 3 cells'):
         read_catalog(p, small_schema)
     p = write(tmp_path / 'd.csv', ['path,sleeve', 'a.jpg,short'])
-    with pytest.raises(CatalogFormatError, match=r"d\.csv:1: .*img_path"):
+    with pytest.raises(CatalogFormatError, match=r'd\.csv:1: .*img_path'):
         read_catalog(p, small_schema)
 
 
 def test_duplicates_and_skip_mode(tmp_path, small_schema):
-    p = write(tmp_path / 'c.jsonl', [
-        rec(img_path='a.jpg'), 'not json', rec(img_path='b.jpg'),
-        rec(img_path='a.jpg'), rec(img_path='c.jpg',
-                                   attributes={'fit': []})])
+    p = write(
+        tmp_path / 'c.jsonl',
+        [
+            rec(img_path='a.jpg'),
+            'not json',
+            rec(img_path='b.jpg'),
+            rec(img_path='a.jpg'),
+            rec(img_path='c.jpg', attributes={'fit': []}),
+        ],
+    )
     with pytest.raises(CatalogFormatError, match=':2: invalid JSON'):
         read_catalog(p, small_schema)
     recs, report = read_catalog(p, small_schema, on_error='skip')
@@ -126,19 +163,28 @@ def test_duplicates_and_skip_mode(tmp_path, small_schema):
 
 
 def test_disallowed_values_are_counted(tmp_path, small_schema):
-    p = write(tmp_path / 'c.jsonl', [
-        rec(category='jeans', attributes={'closure': ['elastic'],
-                                          'sleeve': ['long']})])
+    p = write(
+        tmp_path / 'c.jsonl',
+        [
+            rec(
+                category='jeans',
+                attributes={'closure': ['elastic'], 'sleeve': ['long']},
+            )
+        ],
+    )
     _, report = read_catalog(p, small_schema)
     assert report.disallowed == {'closure/elastic': 1, 'sleeve/long': 1}
 
 
 def test_dataset_paths_and_fields(tmp_path, small_schema_dict):
     (tmp_path / 'schema.json').write_text(json.dumps(small_schema_dict))
-    write(tmp_path / 'train.jsonl', [rec(img_path='img/a.jpg'),
-                                     rec(img_path='/abs/b.jpg')])
-    ds = CatalogDataset(ann_file='train.jsonl', schema='schema.json',
-                        data_root=str(tmp_path))
+    write(
+        tmp_path / 'train.jsonl',
+        [rec(img_path='img/a.jpg'), rec(img_path='/abs/b.jpg')],
+    )
+    ds = CatalogDataset(
+        ann_file='train.jsonl', schema='schema.json', data_root=str(tmp_path)
+    )
     assert len(ds) == 2
     info = ds.get_data_info(0)
     assert info['img_path'] == str(tmp_path / 'img' / 'a.jpg')
@@ -148,4 +194,4 @@ def test_dataset_paths_and_fields(tmp_path, small_schema_dict):
     assert ds.metainfo['classes'][3] == 'sleeve/short'
     assert ds.metainfo['attributes'][0] == 'category'
     gt, mask, cat = ds.get_gt_attr(0)
-    assert gt.shape == mask.shape == (18, ) and cat == 0
+    assert gt.shape == mask.shape == (18,) and cat == 0

@@ -22,7 +22,7 @@ def numpy_cbam(x, w1, b1, w2, b2, wc, bc):
         ms = np.empty((h, w))
         for y in range(h):
             for xx in range(w):
-                ms[y, xx] = (pad[:, y:y + k, xx:xx + k] * wc).sum() + bc[0]
+                ms[y, xx] = (pad[:, y : y + k, xx : xx + k] * wc).sum() + bc[0]
         out[i] = f1 * sig(ms)[None]
     return out
 
@@ -34,20 +34,28 @@ def test_cbam_matches_numpy_reference():
     with torch.no_grad():
         y = m(x).numpy()
     p = {k: v.detach().double().numpy() for k, v in m.state_dict().items()}
-    ref = numpy_cbam(x.double().numpy(), p['mlp.0.weight'], p['mlp.0.bias'],
-                     p['mlp.2.weight'], p['mlp.2.bias'],
-                     p['spatial_conv.weight'][0], p['spatial_conv.bias'])
+    ref = numpy_cbam(
+        x.double().numpy(),
+        p['mlp.0.weight'],
+        p['mlp.0.bias'],
+        p['mlp.2.weight'],
+        p['mlp.2.bias'],
+        p['spatial_conv.weight'][0],
+        p['spatial_conv.bias'],
+    )
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize('c, r', [(80, 16), (176, 16), (512, 16), (1280, 16),
-                                  (64, 8), (8, 16)])
+@pytest.mark.parametrize(
+    'c, r', [(80, 16), (176, 16), (512, 16), (1280, 16), (64, 8), (8, 16)]
+)
 def test_cbam_parameter_count(c, r):
     hidden = max(1, c // r)
     # shared MLP C -> C/r -> C with biases, 7x7 conv 2 -> 1 with bias
     expected = c * hidden + hidden + hidden * c + c + 2 * 7 * 7 + 1
-    assert sum(p.numel() for p in CBAM(c, reduction=r).parameters()) \
-        == expected
+    assert (
+        sum(p.numel() for p in CBAM(c, reduction=r).parameters()) == expected
+    )
 
 
 def test_cbam_shape_and_channels_last():
@@ -64,8 +72,11 @@ def test_scale_wise_cbam_has_separate_weights():
     assert len(neck.attentions) == 3
     a, b = neck.attentions[1], neck.attentions[2]
     assert a.mlp[0].weight.data_ptr() != b.mlp[0].weight.data_ptr()
-    xs = (torch.randn(1, 8, 8, 8), torch.randn(1, 16, 4, 4),
-          torch.randn(1, 16, 2, 2))
+    xs = (
+        torch.randn(1, 8, 8, 8),
+        torch.randn(1, 16, 4, 4),
+        torch.randn(1, 16, 2, 2),
+    )
     outs = neck(xs)
     assert [o.shape for o in outs] == [x.shape for x in xs]
     torch.testing.assert_close(outs[1], a(xs[1]))

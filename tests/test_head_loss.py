@@ -12,8 +12,12 @@ from mmfashion_attr.models import MaskedMultiLabelLoss, MultiAttributeHead
 
 def make_head(schema, **kw):
     torch.manual_seed(0)
-    head = MultiAttributeHead(schema=schema, in_channels=12,
-                              hidden_channels=kw.pop('hidden', 7), **kw)
+    head = MultiAttributeHead(
+        schema=schema,
+        in_channels=12,
+        hidden_channels=kw.pop('hidden', 7),
+        **kw,
+    )
     head.init_weights()
     return head
 
@@ -43,8 +47,9 @@ def test_fused_forward_equals_separate_branches(small_schema):
     head = make_head(small_schema, hidden=dict(default=5, pattern=9))
     x = torch.randn(4, 12)
     out = head(x)
-    ref = torch.cat([
-        b.fc_out(F.relu(b.fc_hidden(x))) for b in head.branches], dim=1)
+    ref = torch.cat(
+        [b.fc_out(F.relu(b.fc_hidden(x))) for b in head.branches], dim=1
+    )
     torch.testing.assert_close(out, ref)
     assert head.branches[4].fc_hidden.out_features == 9
     assert head.branches[0].fc_hidden.out_features == 5
@@ -57,13 +62,18 @@ def test_masked_loss_equals_hand_computed_bce(small_schema):
     head = make_head(s, use_category_mask=False)
     x = torch.randn(3, 12)
     samples = [
-        sample(s, 'tee', {'sleeve': ['short'], 'colour': ['red', 'blue']},
-               unknown=[('colour', 'white')]),
+        sample(
+            s,
+            'tee',
+            {'sleeve': ['short'], 'colour': ['red', 'blue']},
+            unknown=[('colour', 'white')],
+        ),
         sample(s, 'dress', {'sleeve': ['long'], 'closure': []}),
         sample(s, None, {}),  # nothing labelled
     ]
     losses = head.loss(x, samples)
     logits = head(x).detach().numpy()
+
     # hand-computed references, entry by entry
     def mean_bce(rows_and_targets, attr):
         sl = s.slice(attr)
@@ -81,8 +91,9 @@ def test_masked_loss_equals_hand_computed_bce(small_schema):
     exp_closure = mean_bce([(1, [0, 0, 0, 0])], 'closure')
     assert losses['loss_sleeve'].item() == pytest.approx(exp_sleeve, rel=1e-5)
     assert losses['loss_colour'].item() == pytest.approx(exp_colour, rel=1e-5)
-    assert losses['loss_closure'].item() == pytest.approx(exp_closure,
-                                                          rel=1e-5)
+    assert losses['loss_closure'].item() == pytest.approx(
+        exp_closure, rel=1e-5
+    )
     assert losses['loss_category'].item() == 0
     assert losses['loss_pattern'].item() == 0
 
@@ -91,8 +102,10 @@ def test_missing_attribute_gets_zero_gradient_but_takes_part(small_schema):
     s = small_schema
     head = make_head(s)
     x = torch.randn(4, 12, requires_grad=True)
-    samples = [sample(s, 'tee', {'sleeve': ['short'], 'colour': ['red']})
-               for _ in range(4)]  # pattern/closure missing in the batch
+    samples = [
+        sample(s, 'tee', {'sleeve': ['short'], 'colour': ['red']})
+        for _ in range(4)
+    ]  # pattern/closure missing in the batch
     sum(head.loss(x, samples).values()).backward()
     for i, name in enumerate(s.names):
         b = head.branches[i]
@@ -109,8 +122,10 @@ def test_unknown_value_gets_zero_gradient(small_schema):
     s = small_schema
     head = make_head(s, use_category_mask=False)
     x = torch.randn(2, 12)
-    samples = [sample(s, None, {'colour': ['red']},
-                      unknown=[('colour', 'white')]) for _ in range(2)]
+    samples = [
+        sample(s, None, {'colour': ['red']}, unknown=[('colour', 'white')])
+        for _ in range(2)
+    ]
     sum(head.loss(x, samples).values()).backward()
     g = head.branches[3].fc_out.weight.grad
     assert g[2].abs().sum() == 0 and g[0].abs().sum() > 0
@@ -122,22 +137,29 @@ def test_category_mask_in_loss_and_prediction(small_schema):
     head = make_head(s)
     x = torch.randn(2, 12)
     # jeans: sleeve not applicable; labelled anyway -> ignored
-    samples = [sample(s, 'jeans', {'sleeve': ['long'],
-                                   'closure': ['zip']}),
-               sample(s, 'dress', {'closure': ['elastic']})]
+    samples = [
+        sample(s, 'jeans', {'sleeve': ['long'], 'closure': ['zip']}),
+        sample(s, 'dress', {'closure': ['elastic']}),
+    ]
     losses = head.loss(x, samples)
     assert losses['loss_sleeve'].item() == 0
     logits = head(x).detach()
     c = s.slice('closure')
     # jeans: button/zip allowed only; dress: all four
-    entries = [hand_bce(logits[0, c.start + j].item(), t)
-               for j, t in enumerate([0, 1])]
-    entries += [hand_bce(logits[1, c.start + j].item(), t)
-                for j, t in enumerate([0, 0, 0, 1])]
+    entries = [
+        hand_bce(logits[0, c.start + j].item(), t)
+        for j, t in enumerate([0, 1])
+    ]
+    entries += [
+        hand_bce(logits[1, c.start + j].item(), t)
+        for j, t in enumerate([0, 0, 0, 1])
+    ]
     assert losses['loss_closure'].item() == pytest.approx(
-        np.mean(entries), rel=1e-5)
-    preds = head.predict(x, [DataSample(metainfo=dict(category_idx=1)),
-                             DataSample()])
+        np.mean(entries), rel=1e-5
+    )
+    preds = head.predict(
+        x, [DataSample(metainfo=dict(category_idx=1)), DataSample()]
+    )
     assert preds[0].pred_score[s.slice('sleeve')].sum() == 0
     assert preds[0].pred_score[c][2:].sum() == 0
     assert (preds[1].pred_score > 0).all()  # unknown category: no mask
@@ -151,7 +173,7 @@ def test_predict_on_partly_labelled_and_unlabelled_batch(small_schema):
     out = head.predict(x, samples)
     assert len(out) == 3
     for o in out:
-        assert o.pred_score.shape == (s.num_values, )
+        assert o.pred_score.shape == (s.num_values,)
         assert ((o.pred_score >= 0) & (o.pred_score <= 1)).all()
     assert out[0] is samples[0]
     assert len(head.predict(x)) == 3
@@ -176,8 +198,9 @@ def test_loss_in_fp32_under_autocast(small_schema):
         assert logits.dtype == torch.bfloat16
         losses = head.loss(x, samples)
     assert all(v.dtype == torch.float32 for v in losses.values())
-    ref = head.loss_module(logits.float(), *head.targets(samples, 'cpu'),
-                           head.attribute_ids, 5)
+    ref = head.loss_module(
+        logits.float(), *head.targets(samples, 'cpu'), head.attribute_ids, 5
+    )
     torch.testing.assert_close(losses['loss_sleeve'], ref[1])
 
 
@@ -193,15 +216,17 @@ def test_bce_matches_torch_reference():
     ids = torch.tensor([0, 0, 1, 1])
     out = MaskedMultiLabelLoss()(x, y, torch.ones_like(y), ids, 2)
     ref = F.binary_cross_entropy_with_logits(x, y, reduction='none')
-    torch.testing.assert_close(out, torch.stack(
-        [ref[:, :2].mean(), ref[:, 2:].mean()]))
+    torch.testing.assert_close(
+        out, torch.stack([ref[:, :2].mean(), ref[:, 2:].mean()])
+    )
 
 
 def test_pos_weight_matches_torch_reference():
     x, y = _flat()
     pw = torch.tensor([1.0, 2.0, 0.5, 4.0])
     out = MaskedMultiLabelLoss(pos_weight=pw.tolist())(
-        x, y, torch.ones_like(y), torch.zeros(4, dtype=torch.long), 1)
+        x, y, torch.ones_like(y), torch.zeros(4, dtype=torch.long), 1
+    )
     ref = F.binary_cross_entropy_with_logits(x, y, pos_weight=pw)
     torch.testing.assert_close(out[0], ref)
 
@@ -211,21 +236,23 @@ def test_focal_matches_torchvision(alpha):
     x, y = _flat()
     loss = MaskedMultiLabelLoss(gamma_pos=2, gamma_neg=2, alpha=alpha)
     out = loss(x, y, torch.ones_like(y), torch.zeros(4, dtype=torch.long), 1)
-    ref = sigmoid_focal_loss(x, y, alpha=-1 if alpha is None else alpha,
-                             gamma=2, reduction='mean')
+    ref = sigmoid_focal_loss(
+        x, y, alpha=-1 if alpha is None else alpha, gamma=2, reduction='mean'
+    )
     torch.testing.assert_close(out[0], ref)
 
 
 def test_asymmetric_clip_hand_computed():
     x = torch.tensor([[0.0, 2.0]])
     y = torch.tensor([[1.0, 0.0]])
-    loss = MaskedMultiLabelLoss(gamma_pos=1, gamma_neg=4, clip=0.05,
-                                reduction='mean')
+    loss = MaskedMultiLabelLoss(
+        gamma_pos=1, gamma_neg=4, clip=0.05, reduction='mean'
+    )
     out = loss(x, y, torch.ones_like(y), torch.tensor([0, 0]), 1)
     p0, p1 = 0.5, 1 / (1 + math.exp(-2))
-    pos = -(1 - p0) ** 1 * math.log(p0)
+    pos = -((1 - p0) ** 1) * math.log(p0)
     pm = p1 - 0.05
-    neg = -pm ** 4 * math.log(1 - pm)
+    neg = -(pm**4) * math.log(1 - pm)
     assert out.item() == pytest.approx((pos + neg) / 2, rel=1e-5)
 
 
@@ -235,17 +262,20 @@ def test_sample_reduction():
     mask[0] = 0  # sample 0 unlabelled
     mask[1, 2] = 0  # one unknown value
     out = MaskedMultiLabelLoss(reduction='sample')(
-        x, y, mask, torch.zeros(3, dtype=torch.long), 1)
+        x, y, mask, torch.zeros(3, dtype=torch.long), 1
+    )
     ref = F.binary_cross_entropy_with_logits(x, y, reduction='none')
     assert out.item() == pytest.approx(
-        ((ref * mask).sum() / 3).item(), rel=1e-5)
+        ((ref * mask).sum() / 3).item(), rel=1e-5
+    )
 
 
 def test_nan_logit_in_masked_entry_does_not_leak():
     x = torch.tensor([[0.3, float('nan')]], requires_grad=True)
     y = torch.tensor([[1.0, 0.0]])
-    out = MaskedMultiLabelLoss()(x, y, torch.tensor([[1, 0]]),
-                                 torch.tensor([0, 0]), 1)
+    out = MaskedMultiLabelLoss()(
+        x, y, torch.tensor([[1, 0]]), torch.tensor([0, 0]), 1
+    )
     out.sum().backward()
     assert torch.isfinite(out).all() and torch.isfinite(x.grad).all()
     assert x.grad[0, 1] == 0
@@ -257,4 +287,6 @@ def test_bad_arguments():
     with pytest.raises(KeyError, match='unknown attributes'):
         MultiAttributeHead(
             schema={'attributes': [{'name': 'a', 'values': ['x']}]},
-            in_channels=4, hidden_channels={'b': 3})
+            in_channels=4,
+            hidden_channels={'b': 3},
+        )

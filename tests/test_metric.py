@@ -4,8 +4,7 @@ import torch
 from sklearn.metrics import f1_score, precision_score, recall_score
 
 from mmfashion_attr.evaluation import AttributeMetric
-from mmfashion_attr.evaluation.metrics.attribute_metric import \
-    threshold_vector
+from mmfashion_attr.evaluation.metrics.attribute_metric import threshold_vector
 
 
 def random_results(schema, n, seed):
@@ -18,10 +17,14 @@ def random_results(schema, n, seed):
         for i in range(schema.num_attributes):
             if rng.random() < 0.2:
                 mask[schema.slice(i)] = 0
-        out.append(dict(
-            pred_score=torch.from_numpy(rng.random(schema.num_values)),
-            gt_attr=torch.from_numpy(gt), gt_attr_mask=torch.from_numpy(mask),
-            category_idx=int(rng.integers(-1, len(schema.categories)))))
+        out.append(
+            dict(
+                pred_score=torch.from_numpy(rng.random(schema.num_values)),
+                gt_attr=torch.from_numpy(gt),
+                gt_attr_mask=torch.from_numpy(mask),
+                category_idx=int(rng.integers(-1, len(schema.categories))),
+            )
+        )
     return out
 
 
@@ -38,8 +41,10 @@ def test_matches_sklearn_on_random_data(small_schema, seed):
         sl = s.slice(i)
         y_true, y_pred = [], []
         for r in samples:
-            keep = r['gt_attr_mask'].numpy()[sl].astype(bool) & allowed[
-                r['category_idx']][sl]
+            keep = (
+                r['gt_attr_mask'].numpy()[sl].astype(bool)
+                & allowed[r['category_idx']][sl]
+            )
             y_true += r['gt_attr'].numpy()[sl][keep].tolist()
             y_pred += (r['pred_score'].numpy()[sl][keep] >= 0.3).tolist()
         kw = dict(zero_division=0)
@@ -47,9 +52,11 @@ def test_matches_sklearn_on_random_data(small_schema, seed):
         f1s.append(f1)
         assert res[f'attr/{a.name}/micro_f1'] == pytest.approx(f1)
         assert res[f'attr/{a.name}/precision'] == pytest.approx(
-            precision_score(y_true, y_pred, **kw))
+            precision_score(y_true, y_pred, **kw)
+        )
         assert res[f'attr/{a.name}/recall'] == pytest.approx(
-            recall_score(y_true, y_pred, **kw))
+            recall_score(y_true, y_pred, **kw)
+        )
     assert res['attr/mean_micro_f1'] == pytest.approx(np.mean(f1s))
 
 
@@ -67,7 +74,8 @@ def test_micro_f1_equals_sklearn_micro_average_on_2d(small_schema):
     y = np.stack([r['gt_attr'].numpy()[sl] for r in samples])
     p = np.stack([r['pred_score'].numpy()[sl] >= 0.5 for r in samples])
     assert res['attr/pattern/micro_f1'] == pytest.approx(
-        f1_score(y, p, average='micro', zero_division=0))
+        f1_score(y, p, average='micro', zero_division=0)
+    )
 
 
 def test_unlabelled_attribute_is_left_out_of_mean(small_schema):
@@ -80,9 +88,18 @@ def test_unlabelled_attribute_is_left_out_of_mean(small_schema):
     score = torch.zeros(n)
     score[s.flat_index('colour', 'red')] = 0.31
     metric = AttributeMetric(schema=s)
-    metric.process(None, [dict(pred_score=score, gt_attr=gt,
-                               gt_attr_mask=mask, category_idx=-1),
-                          dict(pred_score=score)])  # unlabelled: skipped
+    metric.process(
+        None,
+        [
+            dict(
+                pred_score=score,
+                gt_attr=gt,
+                gt_attr_mask=mask,
+                category_idx=-1,
+            ),
+            dict(pred_score=score),
+        ],
+    )  # unlabelled: skipped
     res = metric.evaluate(2)
     assert res['attr/colour/micro_f1'] == 1.0
     assert 'attr/pattern/micro_f1' not in res
@@ -90,9 +107,14 @@ def test_unlabelled_attribute_is_left_out_of_mean(small_schema):
 
 
 def test_threshold_vector_precedence(small_schema):
-    t = threshold_vector(small_schema, dict(
-        default=0.3, attributes={'pattern': 0.5},
-        values={'pattern/dots': 0.7, 'sleeve/long': 0.1}))
+    t = threshold_vector(
+        small_schema,
+        dict(
+            default=0.3,
+            attributes={'pattern': 0.5},
+            values={'pattern/dots': 0.7, 'sleeve/long': 0.1},
+        ),
+    )
     assert t[small_schema.flat_index('category', 'tee')] == pytest.approx(0.3)
     assert t[small_schema.flat_index('pattern', 'solid')] == pytest.approx(0.5)
     assert t[small_schema.flat_index('pattern', 'dots')] == pytest.approx(0.7)
@@ -108,8 +130,8 @@ def test_schema_from_dataset_meta(small_schema):
 
 
 def test_value_frequencies_hand_computed(small_schema):
-    from mmfashion_attr.evaluation.frequency_baseline import \
-        value_frequencies
+    from mmfashion_attr.evaluation.frequency_baseline import value_frequencies
+
     s = small_schema
     gt = np.zeros((4, s.num_values), np.uint8)
     mask = np.zeros_like(gt)

@@ -18,18 +18,36 @@ EXPECTED = {
     'approach1-noattn': ([(80, 48, 48), (176, 24, 24), (512, 12, 12)], 768),
     'approach2': ([(80, 48, 48), (176, 24, 24), (512, 12, 12)], 768),
     'approach3': ([(80, 48, 48), (176, 24, 24), (512, 12, 12)], 768),
-    'approach4': ([(256, 48, 48), (256, 24, 24), (256, 12, 12),
-                   (256, 6, 6), (256, 3, 3)], 1280),
+    'approach4': (
+        [
+            (256, 48, 48),
+            (256, 24, 24),
+            (256, 12, 12),
+            (256, 6, 6),
+            (256, 3, 3),
+        ],
+        1280,
+    ),
 }
 
 
 @pytest.fixture(scope='module')
 def schema_file(tmp_path_factory):
     p = tmp_path_factory.mktemp('schema') / 'schema.json'
-    p.write_text(json.dumps({'attributes': [
-        {'name': 'neck', 'values': [f'n{i}' for i in range(50)]},
-        {'name': 'pattern', 'values': [f'p{i}' for i in range(89)]},
-        {'name': 'sleeve', 'values': ['short', 'long', 'none']}]}))
+    p.write_text(
+        json.dumps(
+            {
+                'attributes': [
+                    {'name': 'neck', 'values': [f'n{i}' for i in range(50)]},
+                    {
+                        'name': 'pattern',
+                        'values': [f'p{i}' for i in range(89)],
+                    },
+                    {'name': 'sleeve', 'values': ['short', 'long', 'none']},
+                ]
+            }
+        )
+    )
     return str(p)
 
 
@@ -57,11 +75,11 @@ def test_variant_shapes(variant, schema_file, image):
         for stage in model.neck[:-1]:
             neck_in = stage(neck_in)
         assert [tuple(f.shape[1:]) for f in neck_in] == levels
-        (vec, ) = model.neck[-1](neck_in)
+        (vec,) = model.neck[-1](neck_in)
         assert vec.shape == (1, fused)
         assert model.head.in_channels == fused
         scores = model(image, mode='predict')[0].pred_score
-    assert scores.shape == (50 + 89 + 3, )
+    assert scores.shape == (50 + 89 + 3,)
 
 
 def test_approach4_neck_is_mmdet_fpn(schema_file):
@@ -75,10 +93,16 @@ def test_approach4_neck_is_mmdet_fpn(schema_file):
     assert fpn.fpn_convs[4].conv.in_channels == 256
 
 
-@pytest.mark.parametrize('variant, fpn_type, n_cbam', [
-    ('baseline', None, 1), ('approach1', None, 3),
-    ('approach1-noattn', None, 0), ('approach2', ChannelPreservingFPN, 0),
-    ('approach3', ChannelPreservingFPN, 3)])
+@pytest.mark.parametrize(
+    'variant, fpn_type, n_cbam',
+    [
+        ('baseline', None, 1),
+        ('approach1', None, 3),
+        ('approach1-noattn', None, 0),
+        ('approach2', ChannelPreservingFPN, 0),
+        ('approach3', ChannelPreservingFPN, 3),
+    ],
+)
 def test_variant_composition(variant, fpn_type, n_cbam, schema_file):
     model = build(variant, schema_file)
     types = [type(m).__name__ for m in model.neck]

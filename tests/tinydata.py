@@ -9,26 +9,44 @@ import cv2
 import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-DEMO_CFG = osp.join(REPO, 'configs', 'demo',
-                    'approach3_effnetv2-b0_1xb16_synthetic-128px.py')
+DEMO_CFG = osp.join(
+    REPO, 'configs', 'demo', 'approach3_effnetv2-b0_1xb16_synthetic-128px.py'
+)
 
 TINY_SCHEMA = {
     'attributes': [
-        {'name': 'category', 'values': ['top', 'bottom'],
-         'from_category': True, 'roi': 'large', 'granularity': 'coarse'},
-        {'name': 'colour', 'values': ['red', 'green', 'blue'],
-         'roi': 'large', 'granularity': 'coarse'},
-        {'name': 'closure', 'values': ['button', 'zip'],
-         'roi': 'small', 'granularity': 'coarse'},
+        {
+            'name': 'category',
+            'values': ['top', 'bottom'],
+            'from_category': True,
+            'roi': 'large',
+            'granularity': 'coarse',
+        },
+        {
+            'name': 'colour',
+            'values': ['red', 'green', 'blue'],
+            'roi': 'large',
+            'granularity': 'coarse',
+        },
+        {
+            'name': 'closure',
+            'values': ['button', 'zip'],
+            'roi': 'small',
+            'granularity': 'coarse',
+        },
     ],
     'categories': ['top', 'bottom'],
-    'allowed': {'bottom': {'category': ['bottom'],
-                           'colour': ['red', 'green', 'blue'],
-                           'closure': ['button', 'zip']}},
+    'allowed': {
+        'bottom': {
+            'category': ['bottom'],
+            'colour': ['red', 'green', 'blue'],
+            'closure': ['button', 'zip'],
+        }
+    },
 }
 
 
-def make_tiny_catalog(root, n=16, size=64, seed=0, drop=('closure', )):
+def make_tiny_catalog(root, n=16, size=64, seed=0, drop=('closure',)):
     """Write ``n`` images and train/val catalogs; attributes in ``drop`` are
     missing from every record (a whole batch lacks them)."""
     rng = np.random.default_rng(seed)
@@ -39,11 +57,12 @@ def make_tiny_catalog(root, n=16, size=64, seed=0, drop=('closure', )):
     records = []
     for i in range(n):
         cat = ['top', 'bottom'][i % 2]
-        names = sorted(rng.choice(list(colours), size=1 + i % 2,
-                                  replace=False).tolist())
+        names = sorted(
+            rng.choice(list(colours), size=1 + i % 2, replace=False).tolist()
+        )
         img = np.full((size, size, 3), 127, np.uint8)
         for k, c in enumerate(names):
-            img[k * size // 2:(k + 1) * size // 2, :size // 2] = colours[c]
+            img[k * size // 2 : (k + 1) * size // 2, : size // 2] = colours[c]
         path = f'img/{i:03d}.png'
         cv2.imwrite(osp.join(root, path), img)
         attrs = {'colour': names, 'closure': [['button', 'zip'][i % 2]]}
@@ -61,7 +80,8 @@ def write_tiny_config(root, work_dir, epochs=2, batch=4, extra=''):
     """A config deriving from the demo config, resized to the tiny data."""
     cfg = osp.join(root, 'tiny_cfg.py')
     with open(cfg, 'w') as f:
-        f.write(textwrap.dedent(f'''
+        f.write(
+            textwrap.dedent(f"""
             _base_ = [{DEMO_CFG!r}]
             data_root = {root + '/'!r}
             schema_file = data_root + 'schema.json'
@@ -86,5 +106,7 @@ def write_tiny_config(root, work_dir, epochs=2, batch=4, extra=''):
                 checkpoint=dict(interval=1, max_keep_ckpts=5))
             work_dir = {work_dir!r}
             randomness = dict(seed=0, deterministic=True)
-            ''') + extra)
+            """)
+            + extra
+        )
     return cfg

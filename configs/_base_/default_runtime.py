@@ -13,7 +13,8 @@ default_hooks = dict(
         interval=1,
         max_keep_ckpts=3,
         save_best='attr/mean_micro_f1',
-        rule='greater'),
+        rule='greater',
+    ),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
 )

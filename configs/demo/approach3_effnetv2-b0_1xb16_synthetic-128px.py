@@ -16,8 +16,12 @@ model = dict(
         dict(type='ScaleWiseCBAM', in_channels=levels),
         dict(type='GAPConcatFusion'),
     ],
-    head=dict(schema={{_base_.schema_file}}, in_channels=sum(levels),
-              hidden_channels=128))
+    head=dict(
+        schema={{_base_.schema_file}},
+        in_channels=sum(levels),
+        hidden_channels=128,
+    ),
+)
 train_dataloader = dict(batch_size=16)
 val_dataloader = dict(batch_size=32)
 test_dataloader = dict(batch_size=32)
@@ -27,5 +31,6 @@ param_scheduler = dict(step_size=3, gamma=0.5)
 train_cfg = dict(max_epochs=6, val_interval=6)
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=6, max_keep_ckpts=1, save_best=None))
+    checkpoint=dict(interval=6, max_keep_ckpts=1, save_best=None),
+)
 env_cfg = dict(cudnn_benchmark=False)

@@ -1,4 +1,4 @@
-# Parekh & Shaik (VISAPP 2023), approach4, on an in-house catalog at 384 px,
+# Parekh & Shaik (VISAPP 2023), approach4, in-house catalog, 384 px,
 # 8 GPUs x 16 images (batch 128), Adam 1e-5 x0.75 every 8 epochs.
 _base_ = [
     '../_base_/models/effnetv2-m_approach4.py',

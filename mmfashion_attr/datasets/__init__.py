@@ -1,9 +1,20 @@
-from . import transforms  # noqa: F401
+from . import converters, samplers, transforms  # noqa: F401
 from .catalog_dataset import CatalogDataset
-from .catalog_format import (CatalogFormatError, encode_record, read_catalog,
-                             write_jsonl)
+from .catalog_format import (
+    CatalogFormatError,
+    encode_record,
+    read_catalog,
+    write_jsonl,
+)
+from .converted_dataset import ConvertedDataset
+from .samplers import AttributeRepeatFactorSampler
 
 __all__ = [
-    'CatalogDataset', 'CatalogFormatError', 'encode_record', 'read_catalog',
-    'write_jsonl'
+    'AttributeRepeatFactorSampler',
+    'CatalogDataset',
+    'CatalogFormatError',
+    'ConvertedDataset',
+    'encode_record',
+    'read_catalog',
+    'write_jsonl',
 ]

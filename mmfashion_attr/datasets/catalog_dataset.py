@@ -35,17 +35,23 @@ class CatalogDataset(BaseDataset):
         **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`.
     """
 
-    def __init__(self,
-                 ann_file: str,
-                 schema: Union[str, dict, AttributeSchema],
-                 data_root: str = '',
-                 data_prefix: Union[str, dict] = '',
-                 on_error: str = 'raise',
-                 pipeline: Sequence = (),
-                 test_mode: bool = False,
-                 **kwargs) -> None:
-        if isinstance(schema, str) and data_root and not osp.isabs(schema) \
-                and not osp.exists(schema):
+    def __init__(
+        self,
+        ann_file: str,
+        schema: Union[str, dict, AttributeSchema],
+        data_root: str = '',
+        data_prefix: Union[str, dict] = '',
+        on_error: str = 'raise',
+        pipeline: Sequence = (),
+        test_mode: bool = False,
+        **kwargs,
+    ) -> None:
+        if (
+            isinstance(schema, str)
+            and data_root
+            and not osp.isabs(schema)
+            and not osp.exists(schema)
+        ):
             schema = osp.join(data_root, schema)
         self.schema = AttributeSchema.build(schema)
         self.on_error = on_error
@@ -53,11 +59,15 @@ class CatalogDataset(BaseDataset):
         if isinstance(data_prefix, str):
             data_prefix = dict(img_path=data_prefix)
         metainfo = dict(
-            classes=[f'{a.name}/{v}' for a in self.schema.attributes
-                     for v in a.values],
+            classes=[
+                f'{a.name}/{v}'
+                for a in self.schema.attributes
+                for v in a.values
+            ],
             attributes=self.schema.names,
             categories=list(self.schema.categories),
-            schema=self.schema.to_dict())
+            schema=self.schema.to_dict(),
+        )
         super().__init__(
             ann_file=ann_file,
             metainfo=metainfo,
@@ -65,24 +75,30 @@ class CatalogDataset(BaseDataset):
             data_prefix=data_prefix,
             pipeline=list(pipeline),
             test_mode=test_mode,
-            **kwargs)
+            **kwargs,
+        )
 
     def load_data_list(self) -> List[dict]:
-        records, report = read_catalog(self.ann_file, self.schema,
-                                       on_error=self.on_error)
+        records, report = read_catalog(
+            self.ann_file, self.schema, on_error=self.on_error
+        )
         self.read_report = report
         if report.num_skipped:
             print_log(
                 f'{self.ann_file}: skipped {report.num_skipped} malformed '
                 f'records; first: {report.errors[:3]}',
-                logger='current', level=30)
+                logger='current',
+                level=30,
+            )
         if report.disallowed:
             total = sum(report.disallowed.values())
             print_log(
                 f'{self.ann_file}: {total} labelled values are not allowed '
                 'for their category by the schema and are masked out of the '
                 f'loss: {dict(list(report.disallowed.items())[:10])}',
-                logger='current', level=30)
+                logger='current',
+                level=30,
+            )
         prefix = self.data_prefix.get('img_path', '') or self.data_root
         data_list = []
         for rec in records:
@@ -90,9 +106,13 @@ class CatalogDataset(BaseDataset):
             if prefix and not osp.isabs(img):
                 img = osp.join(prefix, img)
             data_list.append(
-                dict(img_path=img, gt_attr=rec.gt_attr,
-                     gt_attr_mask=rec.gt_attr_mask,
-                     category_idx=rec.category_idx))
+                dict(
+                    img_path=img,
+                    gt_attr=rec.gt_attr,
+                    gt_attr_mask=rec.gt_attr_mask,
+                    category_idx=rec.category_idx,
+                )
+            )
         return data_list
 
     def get_gt_attr(self, idx: int):
@@ -106,7 +126,7 @@ class CatalogDataset(BaseDataset):
 
     def __repr__(self) -> str:
         n = len(self) if self._fully_initialized else 'not loaded'
-        return (f'{self.__class__.__name__}(ann_file={self.ann_file!r}, '
-                f'num_samples={n}, schema={self.schema})')
-
-
+        return (
+            f'{self.__class__.__name__}(ann_file={self.ann_file!r}, '
+            f'num_samples={n}, schema={self.schema})'
+        )

@@ -35,7 +35,7 @@ import io
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 import numpy as np
 
@@ -82,7 +82,8 @@ def iter_raw_records(path: str) -> Iterator[Tuple[int, object]]:
         yield from _iter_jsonl(path)
     else:
         raise CatalogFormatError(
-            path, 0, f'unsupported extension {ext!r} (use .jsonl or .csv)')
+            path, 0, f'unsupported extension {ext!r} (use .jsonl or .csv)'
+        )
 
 
 def _iter_jsonl(path: str) -> Iterator[Tuple[int, dict]]:
@@ -93,11 +94,13 @@ def _iter_jsonl(path: str) -> Iterator[Tuple[int, dict]]:
             try:
                 rec = json.loads(line)
             except json.JSONDecodeError as e:
-                rec = CatalogFormatError(path, lineno,
-                                         f'invalid JSON ({e.msg})')
+                rec = CatalogFormatError(
+                    path, lineno, f'invalid JSON ({e.msg})'
+                )
             if not isinstance(rec, (dict, CatalogFormatError)):
-                rec = CatalogFormatError(path, lineno,
-                                         'a record must be a JSON object')
+                rec = CatalogFormatError(
+                    path, lineno, 'a record must be a JSON object'
+                )
             yield lineno, rec
 
 
@@ -117,9 +120,14 @@ def _iter_csv(path: str) -> Iterator[Tuple[int, dict]]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            yield lineno, CatalogFormatError(
-                path, lineno,
-                f'{len(row)} cells but the header has {len(header)}')
+            yield (
+                lineno,
+                CatalogFormatError(
+                    path,
+                    lineno,
+                    f'{len(row)} cells but the header has {len(header)}',
+                ),
+            )
             continue
         rec: dict = {'attributes': {}}
         for key, cell in zip(header, row):
@@ -131,12 +139,14 @@ def _iter_csv(path: str) -> Iterator[Tuple[int, dict]]:
                 rec['attributes'][key] = []
             elif cell:
                 rec['attributes'][key] = [
-                    v.strip() for v in cell.split(CSV_SEPARATOR)]
+                    v.strip() for v in cell.split(CSV_SEPARATOR)
+                ]
         yield lineno, rec
 
 
-def encode_record(schema: AttributeSchema, rec: dict, path: str,
-                  lineno: int) -> EncodedRecord:
+def encode_record(
+    schema: AttributeSchema, rec: dict, path: str, lineno: int
+) -> EncodedRecord:
     """Validate and encode one record; raise :class:`CatalogFormatError`."""
 
     def fail(problem: str):
@@ -157,8 +167,7 @@ def encode_record(schema: AttributeSchema, rec: dict, path: str,
         fail("'attributes' must be an object {attribute: [values]}")
     unexpected = [k for k in rec if k not in RESERVED_KEYS]
     if unexpected:
-        fail(f'unexpected keys {unexpected}; attributes go under '
-             "'attributes'")
+        fail(f"unexpected keys {unexpected}; attributes go under 'attributes'")
 
     target = np.zeros(schema.num_values, dtype=np.uint8)
     mask = np.zeros(schema.num_values, dtype=np.uint8)
@@ -169,9 +178,11 @@ def encode_record(schema: AttributeSchema, rec: dict, path: str,
         except KeyError:
             fail(f'unknown attribute {name!r}')
         if not isinstance(values, list) or not all(
-                isinstance(v, str) for v in values):
-            fail(f'attribute {name!r} must be a list of strings, '
-                 f'got {values!r}')
+            isinstance(v, str) for v in values
+        ):
+            fail(
+                f'attribute {name!r} must be a list of strings, got {values!r}'
+            )
         sl = schema.slice(i)
         mask[sl] = 1
         seen = set()
@@ -192,8 +203,11 @@ def encode_record(schema: AttributeSchema, rec: dict, path: str,
                 if not schema.is_allowed(category, name, value):
                     disallowed.append((name, value))
     for i, spec in enumerate(schema.attributes):
-        if spec.from_category and category is not None and (
-                spec.name not in attrs):
+        if (
+            spec.from_category
+            and category is not None
+            and (spec.name not in attrs)
+        ):
             sl = schema.slice(i)
             if category in spec.values:
                 mask[sl] = 1
@@ -213,11 +227,12 @@ class CatalogReadReport:
     duplicates: List[str] = field(default_factory=list)
 
 
-def read_catalog(path: str,
-                 schema: AttributeSchema,
-                 on_error: str = 'raise',
-                 max_errors_kept: int = 50
-                 ) -> Tuple[List[EncodedRecord], CatalogReadReport]:
+def read_catalog(
+    path: str,
+    schema: AttributeSchema,
+    on_error: str = 'raise',
+    max_errors_kept: int = 50,
+) -> Tuple[List[EncodedRecord], CatalogReadReport]:
     """Read and encode a whole catalog file.
 
     Args:
@@ -249,12 +264,13 @@ def read_catalog(path: str,
             report.num_skipped += 1
             continue
         if enc.img_path in seen_paths:
-            msg = (f'{path}:{lineno}: duplicate record for '
-                   f'{enc.img_path!r} (first at line '
-                   f'{seen_paths[enc.img_path]})')
+            msg = (
+                f'{path}:{lineno}: duplicate record for '
+                f'{enc.img_path!r} (first at line '
+                f'{seen_paths[enc.img_path]})'
+            )
             if on_error == 'raise':
-                raise CatalogFormatError(
-                    path, lineno, msg.split(': ', 1)[1])
+                raise CatalogFormatError(path, lineno, msg.split(': ', 1)[1])
             _keep(report, msg, max_errors_kept)
             report.duplicates.append(enc.img_path)
             report.num_skipped += 1

@@ -15,9 +15,13 @@ import numpy as np
 from ..schema import AttributeSchema
 
 
-def value_frequencies(schema: AttributeSchema, gt: np.ndarray,
-                      mask: np.ndarray, category_idx: Sequence[int],
-                      use_category_mask: bool = True) -> np.ndarray:
+def value_frequencies(
+    schema: AttributeSchema,
+    gt: np.ndarray,
+    mask: np.ndarray,
+    category_idx: Sequence[int],
+    use_category_mask: bool = True,
+) -> np.ndarray:
     """Positive rate of each flat value over its labelled training entries.
 
     Args:

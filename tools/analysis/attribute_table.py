@@ -36,10 +36,13 @@ def baseline_metrics(cfg):
     gt, mask, cat = labels(test)
     thr = cfg.get('test_evaluator', {}).get('thresholds', 0.3)
     metric = AttributeMetric(schema=test.schema, thresholds=thr)
-    metric.process(None, [
-        dict(pred_score=freq, gt_attr=g, gt_attr_mask=m, category_idx=c)
-        for g, m, c in zip(gt, mask, cat)
-    ])
+    metric.process(
+        None,
+        [
+            dict(pred_score=freq, gt_attr=g, gt_attr_mask=m, category_idx=c)
+            for g, m, c in zip(gt, mask, cat)
+        ],
+    )
     return metric.evaluate(len(gt)), test.schema
 
 
@@ -66,10 +69,10 @@ def main():
         model, src = find_metrics(args.metrics)
         print(f'model metrics: {src}')
     cols = ['micro_f1', 'precision', 'recall']
-    head = f"{'attribute':<16} {'roi':<6} {'gran':<7}"
+    head = f'{"attribute":<16} {"roi":<6} {"gran":<7}'
     if model:
         head += ''.join(f' {c:>10}' for c in cols)
-    head += f" {'const_f1':>10}"
+    head += f' {"const_f1":>10}'
     print(head)
     print('-' * len(head))
     for a in schema.attributes:
@@ -78,16 +81,19 @@ def main():
             continue
         row = f'{a.name:<16} {a.roi or "-":<6} {a.granularity or "-":<7}'
         if model:
-            row += ''.join(f' {model.get(key + c, float("nan")):>10.3f}'
-                           for c in cols)
-        row += f" {base.get(key + 'micro_f1', float('nan')):>10.3f}"
+            row += ''.join(
+                f' {model.get(key + c, float("nan")):>10.3f}' for c in cols
+            )
+        row += f' {base.get(key + "micro_f1", float("nan")):>10.3f}'
         print(row)
     print('-' * len(head))
     mean_b = base['attr/mean_micro_f1']
     if model:
         mean_m = model['attr/mean_micro_f1']
-        print(f'mean micro-F1: model {mean_m:.3f}, constant predictor '
-              f'{mean_b:.3f}, gain {mean_m - mean_b:+.3f}')
+        print(
+            f'mean micro-F1: model {mean_m:.3f}, constant predictor '
+            f'{mean_b:.3f}, gain {mean_m - mean_b:+.3f}'
+        )
     else:
         print(f'mean micro-F1 of the constant predictor: {mean_b:.3f}')
     if args.out:

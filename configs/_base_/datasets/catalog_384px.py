@@ -10,8 +10,13 @@ img_size = 384  # the paper resizes to 380-384 keeping the aspect ratio
 # shear +-10 %, horizontal flip with p=0.5.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='FashionRandomAffine', zoom=0.2, translate=0.2, rotate=10.0,
-         shear=0.1),
+    dict(
+        type='FashionRandomAffine',
+        zoom=0.2,
+        translate=0.2,
+        rotate=10.0,
+        shear=0.1,
+    ),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='ResizePad', scale=img_size),
     dict(type='PackAttrInputs'),
@@ -33,7 +38,9 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='train.jsonl',
         schema=schema_file,
-        pipeline=train_pipeline))
+        pipeline=train_pipeline,
+    ),
+)
 val_dataloader = dict(
     batch_size=32,
     num_workers=8,
@@ -46,7 +53,9 @@ val_dataloader = dict(
         ann_file='val.jsonl',
         schema=schema_file,
         test_mode=True,
-        pipeline=test_pipeline))
+        pipeline=test_pipeline,
+    ),
+)
 test_dataloader = dict(
     batch_size=32,
     num_workers=8,
@@ -59,7 +68,9 @@ test_dataloader = dict(
         ann_file='test.jsonl',
         schema=schema_file,
         test_mode=True,
-        pipeline=test_pipeline))
+        pipeline=test_pipeline,
+    ),
+)
 
 # Paper: predictions thresholded at 0.3, per-attribute micro F1.
 val_evaluator = dict(type='AttributeMetric', thresholds=0.3)

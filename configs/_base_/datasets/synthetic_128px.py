@@ -5,8 +5,13 @@ schema_file = data_root + 'schema.json'
 img_size = 128
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='FashionRandomAffine', zoom=0.2, translate=0.2, rotate=10.0,
-         shear=0.1),
+    dict(
+        type='FashionRandomAffine',
+        zoom=0.2,
+        translate=0.2,
+        rotate=10.0,
+        shear=0.1,
+    ),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='ResizePad', scale=img_size),
     dict(type='PackAttrInputs'),
@@ -19,13 +24,22 @@ test_pipeline = [
 _loader = dict(num_workers=1, persistent_workers=False, pin_memory=False)
 train_dataloader = dict(
     **_loader,
-    dataset=dict(data_root=data_root, schema=schema_file,
-                 pipeline=train_pipeline))
+    dataset=dict(
+        data_root=data_root, schema=schema_file, pipeline=train_pipeline
+    ),
+)
 val_dataloader = dict(
     **_loader,
-    dataset=dict(data_root=data_root, schema=schema_file,
-                 pipeline=test_pipeline))
+    dataset=dict(
+        data_root=data_root, schema=schema_file, pipeline=test_pipeline
+    ),
+)
 test_dataloader = dict(
     **_loader,
-    dataset=dict(data_root=data_root, ann_file='val.jsonl',
-                 schema=schema_file, pipeline=test_pipeline))
+    dataset=dict(
+        data_root=data_root,
+        ann_file='val.jsonl',
+        schema=schema_file,
+        pipeline=test_pipeline,
+    ),
+)

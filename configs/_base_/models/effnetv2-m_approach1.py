@@ -10,4 +10,5 @@ model = dict(
         dict(type='ScaleWiseCBAM', in_channels=[80, 176, 512]),
         dict(type='GAPConcatFusion'),
     ],
-    head=dict(in_channels=768))
+    head=dict(in_channels=768),
+)

@@ -7,4 +7,5 @@ model = dict(
         dict(type='ChannelPreservingFPN', in_channels=[80, 176, 512]),
         dict(type='GAPConcatFusion'),
     ],
-    head=dict(in_channels=768))
+    head=dict(in_channels=768),
+)

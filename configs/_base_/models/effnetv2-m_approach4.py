@@ -9,8 +9,10 @@ model = dict(
             out_channels=256,
             num_outs=5,
             start_level=0,
-            add_extra_convs='on_input'),
+            add_extra_convs='on_input',
+        ),
         dict(type='ScaleWiseCBAM', in_channels=[256] * 5),
         dict(type='GAPConcatFusion'),
     ],
-    head=dict(in_channels=1280))
+    head=dict(in_channels=1280),
+)

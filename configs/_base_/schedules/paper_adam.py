@@ -11,7 +11,8 @@ param_scheduler = dict(
     # `end` is explicit: a by-epoch scheduler without it stores the first
     # run's max_epochs in the checkpoint, which breaks resuming with another
     # length (see README, upstream workarounds).
-    end=10000)
+    end=10000,
+)
 
 train_cfg = dict(by_epoch=True, max_epochs=40, val_interval=1)
 val_cfg = dict()

@@ -8,7 +8,7 @@ from mmpretrain.datasets.transforms import PackInputs
 from mmpretrain.registry import TRANSFORMS
 
 ATTR_KEYS = ('gt_attr', 'gt_attr_mask')
-DEFAULT_META_KEYS = PackInputs.DEFAULT_META_KEYS + ('category_idx', )
+DEFAULT_META_KEYS = PackInputs.DEFAULT_META_KEYS + ('category_idx',)
 
 
 @TRANSFORMS.register_module()
@@ -35,5 +35,6 @@ class PackAttrInputs(PackInputs):
         for key in ATTR_KEYS:
             if key in results:
                 results[key] = torch.from_numpy(
-                    np.ascontiguousarray(results[key], dtype=np.uint8))
+                    np.ascontiguousarray(results[key], dtype=np.uint8)
+                )
         return super().transform(results)

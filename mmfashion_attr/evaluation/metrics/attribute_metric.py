@@ -13,8 +13,9 @@ from mmpretrain.registry import METRICS
 from ...schema import AttributeSchema
 
 
-def micro_prf(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray
-              ) -> Dict[str, float]:
+def micro_prf(
+    pred: np.ndarray, gt: np.ndarray, mask: np.ndarray
+) -> Dict[str, float]:
     """Micro precision, recall and F1 over the masked entries.
 
     Args:
@@ -34,9 +35,13 @@ def micro_prf(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
-    return dict(precision=precision, recall=recall, micro_f1=f1,
-                support=int(np.count_nonzero(gt & mask)),
-                num_labelled=int(np.count_nonzero(mask)))
+    return dict(
+        precision=precision,
+        recall=recall,
+        micro_f1=f1,
+        support=int(np.count_nonzero(gt & mask)),
+        num_labelled=int(np.count_nonzero(mask)),
+    )
 
 
 def load_thresholds(thresholds: Union[None, float, str, dict]) -> dict:
@@ -50,9 +55,11 @@ def load_thresholds(thresholds: Union[None, float, str, dict]) -> dict:
     if isinstance(thresholds, str):
         with open(thresholds, encoding='utf-8') as f:
             thresholds = json.load(f)
-    return dict(default=float(thresholds.get('default', 0.3)),
-                attributes=dict(thresholds.get('attributes', {})),
-                values=dict(thresholds.get('values', {})))
+    return dict(
+        default=float(thresholds.get('default', 0.3)),
+        attributes=dict(thresholds.get('attributes', {})),
+        values=dict(thresholds.get('values', {})),
+    )
 
 
 def threshold_vector(schema: AttributeSchema, thresholds) -> np.ndarray:
@@ -99,14 +106,18 @@ class AttributeMetric(BaseMetric):
 
     default_prefix = 'attr'
 
-    def __init__(self,
-                 schema: Union[None, str, dict, AttributeSchema] = None,
-                 thresholds: Union[float, str, dict] = 0.3,
-                 use_category_mask: bool = True,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        schema: Union[None, str, dict, AttributeSchema] = None,
+        thresholds: Union[float, str, dict] = 0.3,
+        use_category_mask: bool = True,
+        collect_device: str = 'cpu',
+        prefix: Optional[str] = None,
+    ) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        self._schema = None if schema is None else AttributeSchema.build(schema)
+        self._schema = (
+            None if schema is None else AttributeSchema.build(schema)
+        )
         self.thresholds = thresholds
         self.use_category_mask = use_category_mask
 
@@ -117,7 +128,8 @@ class AttributeMetric(BaseMetric):
             if 'schema' not in meta:
                 raise ValueError(
                     'AttributeMetric needs a schema: pass schema=... or use a '
-                    "dataset whose metainfo has 'schema'")
+                    "dataset whose metainfo has 'schema'"
+                )
             self._schema = AttributeSchema.from_dict(meta['schema'])
         return self._schema
 
@@ -125,11 +137,14 @@ class AttributeMetric(BaseMetric):
         for s in data_samples:
             if 'gt_attr' not in s:
                 continue  # unlabelled sample: nothing to score
-            self.results.append(dict(
-                pred_score=_np(s['pred_score']).astype(np.float32),
-                gt_attr=_np(s['gt_attr']).astype(bool),
-                gt_attr_mask=_np(s['gt_attr_mask']).astype(bool),
-                category_idx=int(s.get('category_idx', -1))))
+            self.results.append(
+                dict(
+                    pred_score=_np(s['pred_score']).astype(np.float32),
+                    gt_attr=_np(s['gt_attr']).astype(bool),
+                    gt_attr_mask=_np(s['gt_attr_mask']).astype(bool),
+                    category_idx=int(s.get('category_idx', -1)),
+                )
+            )
 
     def stack(self, results: List[dict]):
         """``(scores, gt, mask)`` arrays with the category mask applied."""
@@ -158,8 +173,9 @@ class AttributeMetric(BaseMetric):
             for k in ('micro_f1', 'precision', 'recall'):
                 out[f'{a.name}/{k}'] = m[k]
         for k in ('micro_f1', 'precision', 'recall'):
-            out[f'mean_{k}'] = float(np.mean([m[k] for m in per_attr])) \
-                if per_attr else 0.0
+            out[f'mean_{k}'] = (
+                float(np.mean([m[k] for m in per_attr])) if per_attr else 0.0
+            )
         return out
 
 

@@ -28,5 +28,5 @@ class EfficientNetV2Taps(EfficientNetV2):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         last = max(self.out_indices)
-        del self.layers[last + 1:]
+        del self.layers[last + 1 :]
         self.num_layers_dropped = len(self.arch) + 1 - len(self.layers)

@@ -59,19 +59,21 @@ class MultiAttributeHead(BaseModule):
         init_cfg: Initialization config.
     """
 
-    def __init__(self,
-                 schema: Union[str, dict, AttributeSchema],
-                 in_channels: int,
-                 hidden_channels: Union[int, Dict[str, int]] = 512,
-                 act_cfg: dict = dict(type='ReLU'),
-                 dropout: float = 0.0,
-                 loss: dict = dict(type='MaskedMultiLabelLoss'),
-                 loss_weights: Optional[Dict[str, float]] = None,
-                 use_category_mask: bool = True,
-                 threshold: float = 0.3,
-                 init_cfg: Optional[dict] = dict(
-                     type='Xavier', layer='Linear', distribution='uniform')
-                 ) -> None:
+    def __init__(
+        self,
+        schema: Union[str, dict, AttributeSchema],
+        in_channels: int,
+        hidden_channels: Union[int, Dict[str, int]] = 512,
+        act_cfg: dict = dict(type='ReLU'),
+        dropout: float = 0.0,
+        loss: dict = dict(type='MaskedMultiLabelLoss'),
+        loss_weights: Optional[Dict[str, float]] = None,
+        use_category_mask: bool = True,
+        threshold: float = 0.3,
+        init_cfg: Optional[dict] = dict(
+            type='Xavier', layer='Linear', distribution='uniform'
+        ),
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.schema = AttributeSchema.build(schema)
         self.in_channels = in_channels
@@ -82,7 +84,8 @@ class MultiAttributeHead(BaseModule):
         self.hidden_sizes = hidden
         self.branches = nn.ModuleList(
             _Branch(in_channels, h, a.num_values)
-            for h, a in zip(hidden, self.schema.attributes))
+            for h, a in zip(hidden, self.schema.attributes)
+        )
         self.act = build_activation_layer(act_cfg)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.loss_module = MODELS.build(loss)
@@ -93,14 +96,18 @@ class MultiAttributeHead(BaseModule):
         self.register_buffer(
             'loss_weights',
             torch.tensor([float(weights.get(n, 1.0)) for n in names]),
-            persistent=False)
+            persistent=False,
+        )
         self.register_buffer(
             'attribute_ids',
             torch.from_numpy(self.schema.attribute_ids()).long(),
-            persistent=False)
+            persistent=False,
+        )
         self.register_buffer(
-            'allowed', torch.from_numpy(self.schema.allowed_matrix()),
-            persistent=False)
+            'allowed',
+            torch.from_numpy(self.schema.allowed_matrix()),
+            persistent=False,
+        )
         # Where each branch's outputs sit in the padded block matrix.
         self._hidden_offsets = [0]
         for h in hidden:
@@ -123,16 +130,20 @@ class MultiAttributeHead(BaseModule):
         w1 = torch.cat([b.fc_hidden.weight for b in self.branches])
         b1 = torch.cat([b.fc_hidden.bias for b in self.branches])
         total = self._hidden_offsets[-1]
-        w2 = torch.cat([
-            F.pad(b.fc_out.weight, (start, total - start - h))
-            for b, start, h in zip(self.branches, self._hidden_offsets,
-                                   self.hidden_sizes)
-        ])
+        w2 = torch.cat(
+            [
+                F.pad(b.fc_out.weight, (start, total - start - h))
+                for b, start, h in zip(
+                    self.branches, self._hidden_offsets, self.hidden_sizes
+                )
+            ]
+        )
         b2 = torch.cat([b.fc_out.bias for b in self.branches])
         return w1, b1, w2, b2
 
-    def forward(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]
-                ) -> torch.Tensor:
+    def forward(
+        self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]
+    ) -> torch.Tensor:
         """Logits ``(N, num_values)`` of all attributes' values.
 
         Args:
@@ -152,8 +163,9 @@ class MultiAttributeHead(BaseModule):
         }
 
     # ----------------------------------------------------------------- labels
-    def _category_idx(self, data_samples: Sequence[DataSample],
-                      device) -> torch.Tensor:
+    def _category_idx(
+        self, data_samples: Sequence[DataSample], device
+    ) -> torch.Tensor:
         idx = [int(s.metainfo.get('category_idx', -1)) for s in data_samples]
         return torch.tensor(idx, dtype=torch.long, device=device)
 
@@ -161,29 +173,44 @@ class MultiAttributeHead(BaseModule):
         """``(N, V)`` bool: values allowed for each sample's category."""
         return self.allowed[category_idx]
 
-    def targets(self, data_samples: Sequence[DataSample], device
-                ) -> Tuple[torch.Tensor, torch.Tensor]:
+    def targets(
+        self, data_samples: Sequence[DataSample], device
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Stacked ``(target, mask)``; samples without labels are masked."""
         n, v = len(data_samples), self.schema.num_values
-        target = torch.zeros(n, v, dtype=torch.uint8)
-        mask = torch.zeros(n, v, dtype=torch.bool)
-        for i, s in enumerate(data_samples):
-            if 'gt_attr' in s:
-                target[i] = torch.as_tensor(s.gt_attr)
-                mask[i] = torch.as_tensor(s.gt_attr_mask).bool()
+        if all('gt_attr' in s for s in data_samples):
+            target = torch.stack(
+                [torch.as_tensor(s.gt_attr) for s in data_samples]
+            )
+            mask = torch.stack(
+                [torch.as_tensor(s.gt_attr_mask) for s in data_samples]
+            ).bool()
+        else:  # some samples carry no labels at all: fully masked
+            target = torch.zeros(n, v, dtype=torch.uint8)
+            mask = torch.zeros(n, v, dtype=torch.bool)
+            for i, s in enumerate(data_samples):
+                if 'gt_attr' in s:
+                    target[i] = torch.as_tensor(s.gt_attr)
+                    mask[i] = torch.as_tensor(s.gt_attr_mask).bool()
         mask = mask.to(device)
         if self.use_category_mask:
             mask &= self.allowed_mask(self._category_idx(data_samples, device))
-        return target.to(device), mask
+        return target.to(device, non_blocking=True), mask
 
     # ------------------------------------------------------------------- loss
-    def loss(self, feats, data_samples: Sequence[DataSample],
-             **kwargs) -> Dict[str, torch.Tensor]:
+    def loss(
+        self, feats, data_samples: Sequence[DataSample], **kwargs
+    ) -> Dict[str, torch.Tensor]:
         """Per-attribute losses ``loss_<attribute>`` (summed by mmengine)."""
         logits = self(feats)
         target, mask = self.targets(data_samples, logits.device)
-        per_attr = self.loss_module(logits, target, mask, self.attribute_ids,
-                                    self.schema.num_attributes)
+        per_attr = self.loss_module(
+            logits,
+            target,
+            mask,
+            self.attribute_ids,
+            self.schema.num_attributes,
+        )
         per_attr = per_attr * self.loss_weights
         return {
             f'loss_{name}': per_attr[i]
@@ -191,8 +218,9 @@ class MultiAttributeHead(BaseModule):
         }
 
     # ---------------------------------------------------------------- predict
-    def predict_scores(self, feats, category_idx: Optional[torch.Tensor] = None
-                       ) -> torch.Tensor:
+    def predict_scores(
+        self, feats, category_idx: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         """Sigmoid scores ``(N, V)``; disallowed values of a known category
         are set to 0."""
         scores = torch.sigmoid(self(feats).float())
@@ -200,8 +228,12 @@ class MultiAttributeHead(BaseModule):
             scores = scores * self.allowed_mask(category_idx)
         return scores
 
-    def predict(self, feats, data_samples: Optional[Sequence[DataSample]] = None,
-                **kwargs) -> List[DataSample]:
+    def predict(
+        self,
+        feats,
+        data_samples: Optional[Sequence[DataSample]] = None,
+        **kwargs,
+    ) -> List[DataSample]:
         """Attach ``pred_score`` (flat, all attributes) to each sample.
 
         Works for any mix of labelled, partly labelled and unlabelled

@@ -43,16 +43,18 @@ class CBAM(BaseModule):
         init_cfg: Initialization config.
     """
 
-    def __init__(self,
-                 channels: int,
-                 reduction: int = 16,
-                 min_hidden: int = 1,
-                 spatial_kernel: int = 7,
-                 act_cfg: dict = dict(type='ReLU'),
-                 spatial_norm_cfg: Optional[dict] = None,
-                 use_channel: bool = True,
-                 use_spatial: bool = True,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        channels: int,
+        reduction: int = 16,
+        min_hidden: int = 1,
+        spatial_kernel: int = 7,
+        act_cfg: dict = dict(type='ReLU'),
+        spatial_norm_cfg: Optional[dict] = None,
+        use_channel: bool = True,
+        use_spatial: bool = True,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if not (use_channel or use_spatial):
             raise ValueError('CBAM needs channel or spatial attention')
@@ -64,13 +66,21 @@ class CBAM(BaseModule):
             self.mlp = nn.Sequential(
                 nn.Linear(channels, hidden),
                 build_activation_layer(act_cfg),
-                nn.Linear(hidden, channels))
+                nn.Linear(hidden, channels),
+            )
         if use_spatial:
             self.spatial_conv = nn.Conv2d(
-                2, 1, spatial_kernel, padding=spatial_kernel // 2,
-                bias=spatial_norm_cfg is None)
-            self.spatial_norm = build_norm_layer(spatial_norm_cfg, 1)[1] \
-                if spatial_norm_cfg else nn.Identity()
+                2,
+                1,
+                spatial_kernel,
+                padding=spatial_kernel // 2,
+                bias=spatial_norm_cfg is None,
+            )
+            self.spatial_norm = (
+                build_norm_layer(spatial_norm_cfg, 1)[1]
+                if spatial_norm_cfg
+                else nn.Identity()
+            )
 
     def channel_attention(self, x: torch.Tensor) -> torch.Tensor:
         """Channel weights ``Mc`` of shape ``(N, C, 1, 1)``."""
@@ -82,8 +92,8 @@ class CBAM(BaseModule):
     def spatial_attention(self, x: torch.Tensor) -> torch.Tensor:
         """Spatial weights ``Ms`` of shape ``(N, 1, H, W)``."""
         desc = torch.cat(
-            [x.mean(dim=1, keepdim=True),
-             x.amax(dim=1, keepdim=True)], dim=1)
+            [x.mean(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)], dim=1
+        )
         return torch.sigmoid(self.spatial_norm(self.spatial_conv(desc)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -92,5 +102,3 @@ class CBAM(BaseModule):
         if self.use_spatial:
             x = x * self.spatial_attention(x)
         return x
-
-

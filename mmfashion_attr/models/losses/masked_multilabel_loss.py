@@ -29,10 +29,11 @@ from mmpretrain.registry import MODELS
 class MaskedMultiLabelLoss(nn.Module):
     """Sigmoid multi-label loss with a per-entry mask, reduced per attribute.
 
-    For entry ``(n, v)`` with logit ``x``, target ``y`` and ``p = sigmoid(x)``::
+    For entry ``(n, v)`` with logit ``x``, target ``y``, ``p = sigmoid(x)``::
 
         pos = -alpha     * w_v * (1 - p)^gamma_pos * log(p)
-        neg = -(1-alpha) * p_m^gamma_neg * log(1 - p_m),  p_m = max(p - clip, 0)
+        neg = -(1-alpha) * p_m^gamma_neg * log(1 - p_m)
+        p_m = max(p - clip, 0)
         l   = y * pos + (1 - y) * neg
 
     (``alpha`` = 0.5 weights both sides equally and is replaced by 1 when
@@ -54,18 +55,21 @@ class MaskedMultiLabelLoss(nn.Module):
         loss_weight: Overall scale. Defaults to 1.
     """
 
-    def __init__(self,
-                 gamma_pos: float = 0.0,
-                 gamma_neg: float = 0.0,
-                 clip: float = 0.0,
-                 alpha: Optional[float] = None,
-                 pos_weight: Union[None, float, Sequence[float]] = None,
-                 reduction: str = 'mean',
-                 loss_weight: float = 1.0) -> None:
+    def __init__(
+        self,
+        gamma_pos: float = 0.0,
+        gamma_neg: float = 0.0,
+        clip: float = 0.0,
+        alpha: Optional[float] = None,
+        pos_weight: Union[None, float, Sequence[float]] = None,
+        reduction: str = 'mean',
+        loss_weight: float = 1.0,
+    ) -> None:
         super().__init__()
         if reduction not in ('mean', 'sample'):
-            raise ValueError(f"reduction must be 'mean' or 'sample', "
-                             f'not {reduction!r}')
+            raise ValueError(
+                f"reduction must be 'mean' or 'sample', not {reduction!r}"
+            )
         if not 0 <= clip < 1:
             raise ValueError('clip must be in [0, 1)')
         self.gamma_pos = float(gamma_pos)
@@ -77,11 +81,14 @@ class MaskedMultiLabelLoss(nn.Module):
         if pos_weight is None:
             pos_weight = 1.0
         self.register_buffer(
-            'pos_weight', torch.as_tensor(pos_weight, dtype=torch.float32),
-            persistent=False)
+            'pos_weight',
+            torch.as_tensor(pos_weight, dtype=torch.float32),
+            persistent=False,
+        )
 
-    def elementwise(self, logits: torch.Tensor,
-                    target: torch.Tensor) -> torch.Tensor:
+    def elementwise(
+        self, logits: torch.Tensor, target: torch.Tensor
+    ) -> torch.Tensor:
         """Unmasked loss of each entry, float32."""
         x = logits.float()
         y = target.float()
@@ -104,12 +111,14 @@ class MaskedMultiLabelLoss(nn.Module):
             neg = neg * (1 - self.alpha)
         return y * pos + (1 - y) * neg
 
-    def forward(self,
-                logits: torch.Tensor,
-                target: torch.Tensor,
-                mask: torch.Tensor,
-                attribute_ids: torch.Tensor,
-                num_attributes: int) -> torch.Tensor:
+    def forward(
+        self,
+        logits: torch.Tensor,
+        target: torch.Tensor,
+        mask: torch.Tensor,
+        attribute_ids: torch.Tensor,
+        num_attributes: int,
+    ) -> torch.Tensor:
         """Per-attribute losses.
 
         Args:
@@ -130,14 +139,19 @@ class MaskedMultiLabelLoss(nn.Module):
             elem = torch.where(mask, self.elementwise(x, target), 0.0)
             per_value = elem.sum(dim=0)
             attr_sum = per_value.new_zeros(num_attributes).index_add(
-                0, attribute_ids, per_value)
+                0, attribute_ids, per_value
+            )
             if self.reduction == 'mean':
                 count = mask.sum(dim=0).float()
                 denom = count.new_zeros(num_attributes).index_add(
-                    0, attribute_ids, count)
+                    0, attribute_ids, count
+                )
             else:
-                labelled = mask.float().new_zeros(
-                    mask.shape[0], num_attributes).index_add(
-                        1, attribute_ids, mask.float()) > 0
+                labelled = (
+                    mask.float()
+                    .new_zeros(mask.shape[0], num_attributes)
+                    .index_add(1, attribute_ids, mask.float())
+                    > 0
+                )
                 denom = labelled.sum(dim=0).float()
             return self.loss_weight * attr_sum / denom.clamp(min=1)

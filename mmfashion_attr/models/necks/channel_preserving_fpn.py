@@ -50,21 +50,23 @@ class ChannelPreservingFPN(MMDetFPN):
         init_cfg: As in mmdet's ``FPN``.
     """
 
-    def __init__(self,
-                 in_channels: List[int],
-                 num_outs: Optional[int] = None,
-                 start_level: int = 0,
-                 end_level: int = -1,
-                 add_extra_convs: Union[bool, str] = False,
-                 relu_before_extra_convs: bool = False,
-                 no_norm_on_lateral: bool = False,
-                 conv_cfg: Optional[dict] = None,
-                 norm_cfg: Optional[dict] = None,
-                 act_cfg: Optional[dict] = None,
-                 upsample_cfg: dict = dict(mode='nearest'),
-                 init_cfg: Union[dict, list] = dict(
-                     type='Xavier', layer='Conv2d', distribution='uniform')
-                 ) -> None:
+    def __init__(
+        self,
+        in_channels: List[int],
+        num_outs: Optional[int] = None,
+        start_level: int = 0,
+        end_level: int = -1,
+        add_extra_convs: Union[bool, str] = False,
+        relu_before_extra_convs: bool = False,
+        no_norm_on_lateral: bool = False,
+        conv_cfg: Optional[dict] = None,
+        norm_cfg: Optional[dict] = None,
+        act_cfg: Optional[dict] = None,
+        upsample_cfg: dict = dict(mode='nearest'),
+        init_cfg: Union[dict, list] = dict(
+            type='Xavier', layer='Conv2d', distribution='uniform'
+        ),
+    ) -> None:
         in_channels = list(in_channels)
         last = len(in_channels) if end_level == -1 else end_level + 1
         if num_outs is None:
@@ -73,27 +75,49 @@ class ChannelPreservingFPN(MMDetFPN):
         # attributes; its uniform-width convs are replaced below. The
         # smallest width keeps that throw-away build cheap.
         super().__init__(
-            in_channels, min(in_channels), num_outs, start_level, end_level,
-            add_extra_convs, relu_before_extra_convs, no_norm_on_lateral,
-            conv_cfg, norm_cfg, act_cfg, upsample_cfg, init_cfg)
-        used = in_channels[self.start_level:self.backbone_end_level]
+            in_channels,
+            min(in_channels),
+            num_outs,
+            start_level,
+            end_level,
+            add_extra_convs,
+            relu_before_extra_convs,
+            no_norm_on_lateral,
+            conv_cfg,
+            norm_cfg,
+            act_cfg,
+            upsample_cfg,
+            init_cfg,
+        )
+        used = in_channels[self.start_level : self.backbone_end_level]
         self.out_channels = list(used) + [used[-1]] * (
-            self.num_outs - len(used))
+            self.num_outs - len(used)
+        )
 
         def conv(cin, cout, k, stride=1, norm=norm_cfg):
             return ConvModule(
-                cin, cout, k, stride=stride, padding=k // 2,
-                conv_cfg=conv_cfg, norm_cfg=norm, act_cfg=act_cfg,
-                inplace=False)
+                cin,
+                cout,
+                k,
+                stride=stride,
+                padding=k // 2,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm,
+                act_cfg=act_cfg,
+                inplace=False,
+            )
 
         lateral_norm = None if no_norm_on_lateral else norm_cfg
         self.lateral_convs = nn.ModuleList(
-            conv(c, c, 1, norm=lateral_norm) for c in used)
+            conv(c, c, 1, norm=lateral_norm) for c in used
+        )
         self.fpn_convs = nn.ModuleList(conv(c, c, 3) for c in used)
         self.top_down_convs = nn.ModuleList(
-            nn.Identity() if used[i] == used[i - 1] else conv(
-                used[i], used[i - 1], 1, norm=lateral_norm)
-            for i in range(1, len(used)))
+            nn.Identity()
+            if used[i] == used[i - 1]
+            else conv(used[i], used[i - 1], 1, norm=lateral_norm)
+            for i in range(1, len(used))
+        )
         extra = self.num_outs - len(used)
         if self.add_extra_convs and extra >= 1:
             for i in range(extra):
@@ -103,12 +127,15 @@ class ChannelPreservingFPN(MMDetFPN):
                     cin = used[-1]
                 self.fpn_convs.append(conv(cin, used[-1], 3, stride=2))
 
-    def forward(self, inputs: Sequence[torch.Tensor]
-                ) -> Tuple[torch.Tensor, ...]:
+    def forward(
+        self, inputs: Sequence[torch.Tensor]
+    ) -> Tuple[torch.Tensor, ...]:
         if len(inputs) != len(self.in_channels):
-            raise ValueError(f'{type(self).__name__} expects '
-                             f'{len(self.in_channels)} levels, got '
-                             f'{len(inputs)}')
+            raise ValueError(
+                f'{type(self).__name__} expects '
+                f'{len(self.in_channels)} levels, got '
+                f'{len(inputs)}'
+            )
         laterals = [
             conv(inputs[i + self.start_level])
             for i, conv in enumerate(self.lateral_convs)
@@ -119,7 +146,8 @@ class ChannelPreservingFPN(MMDetFPN):
                 up = F.interpolate(top, **self.upsample_cfg)
             else:
                 up = F.interpolate(
-                    top, size=laterals[i - 1].shape[2:], **self.upsample_cfg)
+                    top, size=laterals[i - 1].shape[2:], **self.upsample_cfg
+                )
             laterals[i - 1] = laterals[i - 1] + up
         outs = [conv(lat) for conv, lat in zip(self.fpn_convs, laterals)]
         used = len(laterals)

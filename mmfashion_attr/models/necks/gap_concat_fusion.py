@@ -21,17 +21,18 @@ class GAPConcatFusion(BaseModule):
         init_cfg: Initialization config.
     """
 
-    def __init__(self,
-                 levels: Optional[Sequence[int]] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        levels: Optional[Sequence[int]] = None,
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.levels = None if levels is None else list(levels)
 
-    def forward(self, inputs: Sequence[torch.Tensor]
-                ) -> Tuple[torch.Tensor]:
+    def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor]:
         if isinstance(inputs, torch.Tensor):
-            inputs = (inputs, )
+            inputs = (inputs,)
         if self.levels is not None:
             inputs = [inputs[i] for i in self.levels]
         pooled = [x.mean(dim=(2, 3)) for x in inputs]
-        return (torch.cat(pooled, dim=1), )
+        return (torch.cat(pooled, dim=1),)

@@ -26,22 +26,28 @@ class ScaleWiseCBAM(BaseModule):
         init_cfg: Initialization config.
     """
 
-    def __init__(self,
-                 in_channels: Union[int, Sequence[int]],
-                 cbam_cfg: dict = dict(type='CBAM'),
-                 init_cfg: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        in_channels: Union[int, Sequence[int]],
+        cbam_cfg: dict = dict(type='CBAM'),
+        init_cfg: Optional[dict] = None,
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(in_channels, int):
             in_channels = [in_channels]
         self.in_channels = list(in_channels)
         self.attentions = nn.ModuleList(
-            MODELS.build(dict(cbam_cfg, channels=c)) for c in self.in_channels)
+            MODELS.build(dict(cbam_cfg, channels=c)) for c in self.in_channels
+        )
 
-    def forward(self, inputs: Sequence[torch.Tensor]
-                ) -> Tuple[torch.Tensor, ...]:
+    def forward(
+        self, inputs: Sequence[torch.Tensor]
+    ) -> Tuple[torch.Tensor, ...]:
         if isinstance(inputs, torch.Tensor):
-            inputs = (inputs, )
+            inputs = (inputs,)
         if len(inputs) != len(self.attentions):
-            raise ValueError(f'ScaleWiseCBAM built for {len(self.attentions)} '
-                             f'levels, got {len(inputs)}')
+            raise ValueError(
+                f'ScaleWiseCBAM built for {len(self.attentions)} '
+                f'levels, got {len(inputs)}'
+            )
         return tuple(att(x) for att, x in zip(self.attentions, inputs))

@@ -1,0 +1,28 @@
+# DeepFashion Category and Attribute Prediction Benchmark (5 attribute types
+# + category).
+# Convert once (docs/datasets.md), which writes schema.json and the splits:
+#   python tools/dataset/convert.py deepfashion data/deepfashion \
+#       --out data/deepfashion/catalog
+# Image paths (img/...) are relative to data_root.
+# The paper's pipeline, loaders and metric come from the catalog base;
+# only where the data lives changes. Override `data_root` AND `schema_file`
+# together for another location.
+_base_ = ['./catalog_384px.py']
+data_root = 'data/deepfashion/'
+schema_file = data_root + 'catalog/schema.json'
+
+train_dataloader = dict(
+    dataset=dict(
+        data_root=data_root, ann_file='catalog/train.jsonl', schema=schema_file
+    )
+)
+val_dataloader = dict(
+    dataset=dict(
+        data_root=data_root, ann_file='catalog/val.jsonl', schema=schema_file
+    )
+)
+test_dataloader = dict(
+    dataset=dict(
+        data_root=data_root, ann_file='catalog/test.jsonl', schema=schema_file
+    )
+)

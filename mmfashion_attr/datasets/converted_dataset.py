@@ -1,0 +1,164 @@
+"""Read a public dataset's own annotation files directly (no convert step).
+
+The registered :class:`ConvertedDataset` runs a converter of
+:mod:`mmfashion_attr.datasets.converters` when the dataset is built and
+encodes its records like :class:`CatalogDataset`, so a config can point at
+the downloaded files::
+
+    dataset=dict(
+        type='ConvertedDataset', format='fashionpedia-attr',
+        data_root='data/fashionpedia/',
+        sources=['train=instances/attributes_train2020.json',
+                 'val=instances/attributes_val2020.json'],
+        split='train', schema=schema_file,
+        converter_options=dict(img_prefix=dict(train='train',
+                                               val='test')))
+"""
+
+from __future__ import annotations
+
+import os.path as osp
+from typing import List, Optional, Sequence, Union
+
+from mmengine.logging import print_log
+from mmpretrain.registry import DATASETS
+
+from ..schema import AttributeSchema
+from .catalog_dataset import CatalogDataset
+from .catalog_format import CatalogFormatError, encode_record
+from .converters import FORMATS, convert_sources, strip_private
+
+
+@DATASETS.register_module()
+class ConvertedDataset(CatalogDataset):
+    """A public dataset read from its original annotation files.
+
+    Args:
+        format: A key of ``FORMATS`` (``fashionpedia-attr``,
+            ``fashionai``, ``imat2018``, ``deepfashion``, ``catalog``).
+            ``fashionpedia-inst`` needs its crops written first: use
+            ``tools/dataset/convert.py`` and :class:`CatalogDataset`.
+        sources: ``SPLIT=PATH`` strings (``deepfashion``: the root),
+            relative to ``data_root``. List every split the converter needs
+            (all splits are converted; ``split`` picks one).
+        split: The split this dataset holds.
+        schema: Schema path/dict; ``None`` uses the converter's schema.
+            The model head must use the same schema (write it with
+            ``tools/dataset/convert.py ... --schema-only``).
+        converter_options: Keyword arguments of the converter; relative
+            ``label_map``/``ontology``/``schema`` paths are under
+            ``data_root``, FashionAI image paths are made relative to it.
+        data_root: Root of the sources and images.
+        on_error: ``raise`` or ``skip`` (malformed records dropped and
+            counted).
+        **kwargs: Passed to :class:`CatalogDataset`.
+    """
+
+    def __init__(
+        self,
+        format: str,
+        sources: Sequence[str],
+        split: str = 'train',
+        schema: Union[str, dict, AttributeSchema, None] = None,
+        converter_options: Optional[dict] = None,
+        data_root: str = '',
+        on_error: str = 'raise',
+        **kwargs,
+    ) -> None:
+        if format not in FORMATS:
+            raise ValueError(
+                f'ConvertedDataset: unknown format {format!r}; '
+                f'known: {sorted(FORMATS)}'
+            )
+        opts = dict(converter_options or {})
+        for key in ('label_map', 'ontology', 'schema'):
+            if isinstance(opts.get(key), str):
+                opts[key] = self._under(data_root, opts[key])
+        if format == 'fashionai':
+            opts.setdefault('root', data_root or None)
+        conv = convert_sources(
+            format,
+            [self._source(data_root, s) for s in sources],
+            on_error='raise' if on_error == 'raise' else 'collect',
+            **opts,
+        )
+        if conv.crops and any(conv.crops.values()):
+            raise ValueError(
+                f'ConvertedDataset: {format} needs its crops written; run '
+                'tools/dataset/convert.py and use CatalogDataset'
+            )
+        if split not in conv.splits:
+            raise ValueError(
+                f'ConvertedDataset: no split {split!r} in '
+                f'{sorted(conv.splits)}'
+            )
+        self.conversion_report = conv.report
+        self._records = conv.splits[split]
+        self.format, self.split = format, split
+        super().__init__(
+            ann_file='',
+            schema=conv.schema if schema is None else schema,
+            data_root=data_root,
+            on_error=on_error,
+            **kwargs,
+        )
+
+    @staticmethod
+    def _under(root: str, path: str) -> str:
+        if root and not osp.isabs(path):
+            return osp.join(root, path)
+        return path
+
+    def _source(self, root: str, src: str) -> str:
+        split, sep, path = src.partition('=')
+        if not sep:
+            return self._under(root, src)
+        return f'{split}={self._under(root, path)}'
+
+    def load_data_list(self) -> List[dict]:
+        prefix = self.data_prefix.get('img_path', '') or self.data_root
+        data_list, seen, skipped, disallowed = [], set(), 0, 0
+        for i, rec in enumerate(self._records):
+            where = rec.get('_where', f'{self.format}/{self.split}')
+            try:
+                enc = encode_record(self.schema, strip_private(rec), where, i)
+                if enc.img_path in seen:
+                    raise CatalogFormatError(
+                        where, i, f'duplicate record for {enc.img_path!r}'
+                    )
+            except CatalogFormatError:
+                if self.on_error == 'raise':
+                    raise
+                skipped += 1
+                continue
+            seen.add(enc.img_path)
+            disallowed += len(enc.disallowed)
+            img = enc.img_path
+            if prefix and not osp.isabs(img):
+                img = osp.join(prefix, img)
+            data_list.append(
+                dict(
+                    img_path=img,
+                    gt_attr=enc.gt_attr,
+                    gt_attr_mask=enc.gt_attr_mask,
+                    category_idx=enc.category_idx,
+                )
+            )
+        n_conv = self.conversion_report.num_errors
+        if skipped or n_conv:
+            print_log(
+                f'{self.format}/{self.split}: skipped {skipped} records '
+                f'that do not fit the schema and {n_conv} source errors; '
+                f'first: {self.conversion_report.errors[:3]}',
+                logger='current',
+                level=30,
+            )
+        if disallowed:
+            print_log(
+                f'{self.format}/{self.split}: {disallowed} labelled values '
+                'are not allowed for their category and are masked out of '
+                'the loss',
+                logger='current',
+                level=30,
+            )
+        return data_list

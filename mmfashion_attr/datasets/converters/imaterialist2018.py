@@ -1,0 +1,199 @@
+"""iMaterialist-Fashion 2018 (FGVC5, iFashion-Attribute) converter.
+
+Source: Guo et al., "The iMaterialist Fashion Attribute Dataset", ICCV
+workshops 2019; Kaggle "imaterialist-challenge-fashion-2018" and
+https://github.com/visipedia/imat_fashion_comp.
+
+``train.json`` / ``validation.json``::
+
+    {"images": [{"imageId": "1", "url": "..."}],
+     "annotations": [{"imageId": "1", "labelId": ["95", "66", ...]}]}
+
+and the label map ``iMat_fashion_2018_label_map_228.csv`` with the header
+``labelId,taskId,labelName,taskName`` (228 labels in 8 tasks: category,
+color, gender, material, neckline, pattern, sleeve, style). Images are
+downloaded from the urls as ``<imageId>.jpg``.
+
+Tasks are the label map's tasks, values its labels in labelId order. A
+task with no label on an image is **missing**, not negative.
+"""
+
+from __future__ import annotations
+
+import csv
+import os.path as osp
+from typing import Dict, Optional, Sequence
+
+from tqdm import tqdm
+
+from .base import (
+    Conversion,
+    ConversionError,
+    ConversionReport,
+    load_json,
+    snake,
+    unique_names,
+)
+
+IMAT2018_GROUPS = {
+    'category': ('large', 'coarse'),
+    'color': ('large', 'coarse'),
+    'gender': ('large', 'coarse'),
+    'material': ('large', 'fine'),
+    'neckline': ('small', 'fine'),
+    'pattern': ('large', 'fine'),
+    'sleeve': ('small', 'coarse'),
+    'style': ('large', 'fine'),
+}
+
+
+def read_label_map(path: str) -> Dict[str, tuple]:
+    """``{labelId: (task, value)}`` from the label map CSV."""
+    try:
+        f = open(path, encoding='utf-8-sig', newline='')
+    except FileNotFoundError:
+        raise ConversionError(f'{path}: label map not found') from None
+    rows = []
+    with f:
+        reader = csv.DictReader(f)
+        need = {'labelId', 'labelName', 'taskName'}
+        if not need <= set(reader.fieldnames or ()):
+            raise ConversionError(
+                f'{path}: the header must have {sorted(need)}, got '
+                f'{reader.fieldnames}'
+            )
+        for lineno, row in enumerate(reader, 2):
+            lid = (row['labelId'] or '').strip()
+            if not lid or not (row['taskName'] or '').strip():
+                raise ConversionError(
+                    f'{path}:{lineno}: empty labelId or taskName'
+                )
+            rows.append(
+                (lid, snake(row['taskName']), row['labelName'].strip())
+            )
+    ids = [r[0] for r in rows]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise ConversionError(f'{path}: duplicate labelIds {dup}')
+
+    def order(r):
+        return (int(r[0]), r[0]) if r[0].isdigit() else (1 << 30, r[0])
+
+    rows.sort(key=order)
+    by_task: Dict[str, list] = {}
+    for lid, task, name in rows:
+        by_task.setdefault(task, []).append((lid, name))
+    out = {}
+    for task, items in by_task.items():
+        names = unique_names([n for _, n in items], [i for i, _ in items])
+        for (lid, _), name in zip(items, names):
+            out[lid] = (task, name)
+    return out
+
+
+def convert_imaterialist2018(
+    files: Dict[str, str],
+    label_map: str,
+    tasks: Optional[Sequence[str]] = None,
+    img_ext: str = '.jpg',
+    keep_empty: bool = False,
+    img_prefix: Optional[Dict[str, str]] = None,
+    on_error: str = 'raise',
+    progress: bool = False,
+) -> Conversion:
+    """Convert iMaterialist-2018 JSON files.
+
+    Args:
+        files: ``{split: path}``, e.g. ``{'train': 'train.json', 'val':
+            'validation.json'}``.
+        label_map: The label map CSV.
+        tasks: Tasks to keep (default: all of the label map).
+        img_ext: Image file extension (``<imageId><ext>``).
+        keep_empty: Keep images with no label of the kept tasks.
+        img_prefix: ``{split: folder}`` put before ``<imageId><ext>``.
+        on_error: ``raise`` or ``collect``.
+        progress: Show tqdm progress bars.
+    """
+    report = ConversionReport(on_error)
+    lmap = read_label_map(label_map)
+    all_tasks = list(dict.fromkeys(t for t, _ in lmap.values()))
+    if tasks is not None:
+        tasks = [snake(t) for t in tasks]
+        unknown = [t for t in tasks if t not in all_tasks]
+        if unknown:
+            raise ConversionError(
+                f'{label_map}: unknown tasks {unknown}; it has {all_tasks}'
+            )
+    keep = list(tasks) if tasks is not None else all_tasks
+    splits = {}
+    for split, path in files.items():
+        d = load_json(path, 'iMaterialist-2018 annotation file')
+        anns = d.get('annotations')
+        if not isinstance(anns, list):
+            raise ConversionError(f"{path}: no 'annotations' list")
+        known_images = None
+        if isinstance(d.get('images'), list):
+            known_images = {str(im.get('imageId')) for im in d['images']}
+        records, seen = [], set()
+        for i, ann in enumerate(
+            tqdm(
+                anns,
+                desc=f'annotations {split}',
+                unit='ann',
+                disable=not progress,
+            )
+        ):
+            where = f'{path}: annotations[{i}]'
+            iid = ann.get('imageId')
+            if iid is None:
+                report.error('malformed_record', f"{where}: no 'imageId'")
+                continue
+            iid = str(iid)
+            if known_images is not None and iid not in known_images:
+                report.error(
+                    'unknown_image_id',
+                    f'{where}: imageId {iid} is not in images',
+                )
+                continue
+            if iid in seen:
+                report.error(
+                    'duplicate_record',
+                    f'{where}: second annotation of image {iid}',
+                )
+                continue
+            seen.add(iid)
+            attrs: Dict[str, list] = {}
+            for lid in ann.get('labelId') or []:
+                hit = lmap.get(str(lid).strip())
+                if hit is None:
+                    report.error(
+                        'unknown_label_id', f'{where}: unknown labelId {lid!r}'
+                    )
+                    continue
+                task, value = hit
+                if task not in keep:
+                    continue
+                vals = attrs.setdefault(task, [])
+                if value not in vals:
+                    vals.append(value)
+            if not attrs and not keep_empty:
+                report.count(f'{split}/images_without_labels')
+                continue
+            img = iid + img_ext
+            if img_prefix and img_prefix.get(split):
+                img = osp.join(img_prefix[split], img)
+            records.append(
+                dict(id=iid, img_path=img, attributes=attrs, _where=where)
+            )
+        report.count(f'{split}/records', len(records))
+        splits[split] = records
+    schema_attrs = []
+    for task in keep:
+        values = [v for t, v in lmap.values() if t == task]
+        d = dict(name=task, values=values)
+        if task in IMAT2018_GROUPS:
+            d['roi'], d['granularity'] = IMAT2018_GROUPS[task]
+        schema_attrs.append(d)
+    return Conversion(
+        dict(attributes=schema_attrs, categories=[]), splits, report
+    )
