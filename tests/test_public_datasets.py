@@ -447,9 +447,9 @@ def test_public_configs_parse_and_follow_the_dataset():
         types = [t.type for t in cfg.train_dataloader.dataset.pipeline]
         assert types == [
             'LoadImageFromFile',
+            'ResizePad',
             'FashionRandomAffine',
             'RandomFlip',
-            'ResizePad',
             'PackAttrInputs',
         ], path
         assert cfg.val_evaluator.type == 'AttributeMetric'

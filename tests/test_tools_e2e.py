@@ -14,8 +14,8 @@ from tinydata import REPO, make_tiny_catalog, write_tiny_config
 MIM_TOOLS = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'tools')
 
 
-def run(cmd, cwd, timeout=600):
-    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1')
+def run(cmd, cwd, timeout=600, env=None):
+    env = dict(os.environ, PYTHONPATH=REPO, OMP_NUM_THREADS='1', **(env or {}))
     env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
     proc = subprocess.run(
         cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
@@ -100,11 +100,27 @@ def test_two_process_gloo_with_attribute_missing_from_every_batch(tmp_path):
     )
     assert 'Expected to have finished reduction' not in out
     assert osp.exists(osp.join(work, 'epoch_2.pth'))
+    # and the project's dist_test.sh evaluates it with 2 processes
+    out = run(
+        [
+            'bash',
+            osp.join(REPO, 'tools', 'dist_test.sh'),
+            cfg,
+            osp.join(work, 'epoch_2.pth'),
+            '2',
+            '--work-dir',
+            str(tmp_path / 'test'),
+        ],
+        root,
+        env=dict(PYTHON=sys.executable, PORT='29534'),
+    )
+    assert 'attr/colour/micro_f1' in out
     assert 'world_size: 2' in out.replace('\n', ' ') or 'Distributed' in out
 
 
 @pytest.mark.parametrize(
-    'script', ['dist_train.sh', 'dist_test.sh', 'slurm_train.sh']
+    'script',
+    ['dist_train.sh', 'dist_test.sh', 'dist_launch.sh', 'slurm_train.sh'],
 )
 def test_shell_wrappers_are_valid_bash(script):
     subprocess.run(['bash', '-n', osp.join(REPO, 'tools', script)], check=True)

@@ -5,13 +5,7 @@ Same command line as mmpretrain's (``--work-dir``, ``--resume``, ``--amp``,
 ``custom_imports``, so mmpretrain's shipped script works as well.
 """
 
-import os
-import runpy
-
-import mmpretrain
-
-import mmfashion_attr  # noqa: F401  (compat fixes before anything runs)
+from mmfashion_attr.mim_tools import run_mim_tool
 
 if __name__ == '__main__':
-    tools = os.path.join(os.path.dirname(mmpretrain.__file__), '.mim', 'tools')
-    runpy.run_path(os.path.join(tools, 'train.py'), run_name='__main__')
+    run_mim_tool('train.py')

@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 from mmpretrain.registry import DATASETS
 
 from ..schema import AttributeSchema
-from .catalog_format import read_catalog
+from .catalog_format import CatalogReadReport, EncodedRecord, read_catalog
 
 
 @DATASETS.register_module()
@@ -82,10 +82,16 @@ class CatalogDataset(BaseDataset):
         records, report = read_catalog(
             self.ann_file, self.schema, on_error=self.on_error
         )
+        return self.to_data_list(records, report)
+
+    def to_data_list(
+        self, records: List[EncodedRecord], report: CatalogReadReport
+    ) -> List[dict]:
+        """Log what the read skipped or masked; records -> data infos."""
         self.read_report = report
         if report.num_skipped:
             print_log(
-                f'{self.ann_file}: skipped {report.num_skipped} malformed '
+                f'{report.path}: skipped {report.num_skipped} malformed '
                 f'records; first: {report.errors[:3]}',
                 logger='current',
                 level=30,
@@ -93,7 +99,7 @@ class CatalogDataset(BaseDataset):
         if report.disallowed:
             total = sum(report.disallowed.values())
             print_log(
-                f'{self.ann_file}: {total} labelled values are not allowed '
+                f'{report.path}: {total} labelled values are not allowed '
                 'for their category by the schema and are masked out of the '
                 f'loss: {dict(list(report.disallowed.items())[:10])}',
                 logger='current',

@@ -35,7 +35,7 @@ import io
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterable, Iterator, List, Tuple
 
 import numpy as np
 
@@ -243,36 +243,45 @@ def read_catalog(
             in the report.
         max_errors_kept: How many error messages the report keeps.
     """
+    items = ((path, lineno, rec) for lineno, rec in iter_raw_records(path))
+    return encode_records(schema, items, path, on_error, max_errors_kept)
+
+
+def encode_records(
+    schema: AttributeSchema,
+    items: Iterable[Tuple[str, int, object]],
+    source: str,
+    on_error: str = 'raise',
+    max_errors_kept: int = 50,
+) -> Tuple[List[EncodedRecord], CatalogReadReport]:
+    """Encode ``(where, line, record)`` items; see :func:`read_catalog`.
+
+    A record may be a :class:`CatalogFormatError` (a line that could not be
+    parsed). Duplicate image paths are errors. ``source`` names the report.
+    """
     if on_error not in ('raise', 'skip'):
         raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error}")
-    report = CatalogReadReport(path)
+    report = CatalogReadReport(source)
     records: List[EncodedRecord] = []
     seen_paths: Dict[str, int] = {}
-    for lineno, rec in iter_raw_records(path):
-        if isinstance(rec, CatalogFormatError):
-            if on_error == 'raise':
-                raise rec
-            _keep(report, str(rec), max_errors_kept)
-            report.num_skipped += 1
-            continue
+    for where, lineno, rec in items:
         try:
-            enc = encode_record(schema, rec, path, lineno)
+            if isinstance(rec, CatalogFormatError):
+                raise rec
+            enc = encode_record(schema, rec, where, lineno)
+            if enc.img_path in seen_paths:
+                raise CatalogFormatError(
+                    where,
+                    lineno,
+                    f'duplicate record for {enc.img_path!r} (first at line '
+                    f'{seen_paths[enc.img_path]})',
+                )
         except CatalogFormatError as e:
             if on_error == 'raise':
                 raise
             _keep(report, str(e), max_errors_kept)
-            report.num_skipped += 1
-            continue
-        if enc.img_path in seen_paths:
-            msg = (
-                f'{path}:{lineno}: duplicate record for '
-                f'{enc.img_path!r} (first at line '
-                f'{seen_paths[enc.img_path]})'
-            )
-            if on_error == 'raise':
-                raise CatalogFormatError(path, lineno, msg.split(': ', 1)[1])
-            _keep(report, msg, max_errors_kept)
-            report.duplicates.append(enc.img_path)
+            if e.problem.startswith('duplicate record'):
+                report.duplicates.append(rec.get('img_path'))
             report.num_skipped += 1
             continue
         seen_paths[enc.img_path] = lineno

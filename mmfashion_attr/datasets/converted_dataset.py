@@ -25,7 +25,7 @@ from mmpretrain.registry import DATASETS
 
 from ..schema import AttributeSchema
 from .catalog_dataset import CatalogDataset
-from .catalog_format import CatalogFormatError, encode_record
+from .catalog_format import encode_records
 from .converters import FORMATS, convert_sources, strip_private
 
 
@@ -116,49 +116,27 @@ class ConvertedDataset(CatalogDataset):
         return f'{split}={self._under(root, path)}'
 
     def load_data_list(self) -> List[dict]:
-        prefix = self.data_prefix.get('img_path', '') or self.data_root
-        data_list, seen, skipped, disallowed = [], set(), 0, 0
-        for i, rec in enumerate(self._records):
-            where = rec.get('_where', f'{self.format}/{self.split}')
-            try:
-                enc = encode_record(self.schema, strip_private(rec), where, i)
-                if enc.img_path in seen:
-                    raise CatalogFormatError(
-                        where, i, f'duplicate record for {enc.img_path!r}'
-                    )
-            except CatalogFormatError:
-                if self.on_error == 'raise':
-                    raise
-                skipped += 1
-                continue
-            seen.add(enc.img_path)
-            disallowed += len(enc.disallowed)
-            img = enc.img_path
-            if prefix and not osp.isabs(img):
-                img = osp.join(prefix, img)
-            data_list.append(
-                dict(
-                    img_path=img,
-                    gt_attr=enc.gt_attr,
-                    gt_attr_mask=enc.gt_attr_mask,
-                    category_idx=enc.category_idx,
-                )
+        items = (
+            (
+                rec.get('_where', f'{self.format}/{self.split}'),
+                i,
+                strip_private(rec),
             )
+            for i, rec in enumerate(self._records)
+        )
+        records, report = encode_records(
+            self.schema,
+            items,
+            f'{self.format}/{self.split}',
+            on_error=self.on_error,
+        )
         n_conv = self.conversion_report.num_errors
-        if skipped or n_conv:
+        if n_conv:
             print_log(
-                f'{self.format}/{self.split}: skipped {skipped} records '
-                f'that do not fit the schema and {n_conv} source errors; '
-                f'first: {self.conversion_report.errors[:3]}',
+                f'{self.format}/{self.split}: {n_conv} source errors were '
+                f'skipped in conversion; first: '
+                f'{self.conversion_report.errors[:3]}',
                 logger='current',
                 level=30,
             )
-        if disallowed:
-            print_log(
-                f'{self.format}/{self.split}: {disallowed} labelled values '
-                'are not allowed for their category and are masked out of '
-                'the loss',
-                logger='current',
-                level=30,
-            )
-        return data_list
+        return self.to_data_list(records, report)
