@@ -11,7 +11,8 @@ from . import compat
 
 compat.apply_all()
 
-from . import datasets, evaluation, models  # noqa: E402,F401
+from . import apis, datasets, evaluation, models  # noqa: E402,F401
+from . import engine, visualization  # noqa: E402,F401
 from .schema import AttributeSchema  # noqa: E402
 from .version import __version__  # noqa: E402
 

@@ -290,3 +290,13 @@ def test_bad_arguments():
             in_channels=4,
             hidden_channels={'b': 3},
         )
+
+
+def test_prior_prob_initialises_output_biases(small_schema):
+    head = make_head(small_schema, prior_prob=0.1)
+    scores = torch.sigmoid(head(torch.zeros(1, 12)))
+    # zero input: hidden = relu(bias_hidden)=0 after Xavier (bias 0), so the
+    # scores are sigmoid(output bias) = prior
+    torch.testing.assert_close(scores, torch.full_like(scores, 0.1))
+    with pytest.raises(ValueError, match='prior_prob'):
+        MultiAttributeHead(schema=small_schema, in_channels=4, prior_prob=1.0)

@@ -99,7 +99,11 @@ def test_unlabelled_attribute_is_left_out_of_mean(small_schema):
             ),
             dict(pred_score=score),
         ],
-    )  # unlabelled: skipped
+    )  # unlabelled: kept as a fully masked placeholder
+    # one result per sample, so distributed collection (which interleaves
+    # the ranks' lists and drops padded duplicates by position) stays right
+    assert len(metric.results) == 2
+    assert not metric.results[1]['gt_attr_mask'].any()
     res = metric.evaluate(2)
     assert res['attr/colour/micro_f1'] == 1.0
     assert 'attr/pattern/micro_f1' not in res

@@ -32,9 +32,12 @@ from .metrics.attribute_metric_suite import precision_recall_curve
 MODES = ('f1', 'precision')
 
 
-def choose_threshold(scores: np.ndarray, gt: np.ndarray, mode: str = 'f1',
-                     target_precision: Optional[float] = None
-                     ) -> Optional[dict]:
+def choose_threshold(
+    scores: np.ndarray,
+    gt: np.ndarray,
+    mode: str = 'f1',
+    target_precision: Optional[float] = None,
+) -> Optional[dict]:
     """The threshold for one pool of labelled (score, label) entries.
 
     Args:
@@ -57,8 +60,9 @@ def choose_threshold(scores: np.ndarray, gt: np.ndarray, mode: str = 'f1',
         return None
     precision, recall, thr = precision_recall_curve(scores, gt)
     den = precision + recall
-    f1 = np.divide(2 * precision * recall, den, out=np.zeros_like(den),
-                   where=den > 0)
+    f1 = np.divide(
+        2 * precision * recall, den, out=np.zeros_like(den), where=den > 0
+    )
     if mode == 'f1':
         k = int(np.argmax(f1))  # first maximum = highest threshold
     else:
@@ -66,15 +70,25 @@ def choose_threshold(scores: np.ndarray, gt: np.ndarray, mode: str = 'f1',
         if ok.size == 0:
             return None
         k = int(ok[-1])
-    return dict(threshold=float(thr[k]), f1=float(f1[k]),
-                precision=float(precision[k]), recall=float(recall[k]))
+    return dict(
+        threshold=float(thr[k]),
+        f1=float(f1[k]),
+        precision=float(precision[k]),
+        recall=float(recall[k]),
+    )
 
 
-def tune_thresholds(schema: AttributeSchema, scores: np.ndarray,
-                    gt: np.ndarray, mask: np.ndarray, mode: str = 'f1',
-                    target_precision: Optional[float] = None,
-                    min_support: int = 10, default: float = 0.3,
-                    per_value: bool = True) -> dict:
+def tune_thresholds(
+    schema: AttributeSchema,
+    scores: np.ndarray,
+    gt: np.ndarray,
+    mask: np.ndarray,
+    mode: str = 'f1',
+    target_precision: Optional[float] = None,
+    min_support: int = 10,
+    default: float = 0.3,
+    per_value: bool = True,
+) -> dict:
     """Thresholds for the whole schema from validation predictions.
 
     Three levels, each pooled over its labelled entries: global (all
@@ -109,10 +123,14 @@ def tune_thresholds(schema: AttributeSchema, scores: np.ndarray,
         return support, res
 
     support, res = tune(scores[mask], gt[mask])
-    out = dict(default=res['threshold'] if res else float(default),
-               attributes={}, values={},
-               support=dict(all=support, attributes={}, values={}),
-               fallback={}, stats=dict(attributes={}, values={}))
+    out = dict(
+        default=res['threshold'] if res else float(default),
+        attributes={},
+        values={},
+        support=dict(all=support, attributes={}, values={}),
+        fallback={},
+        stats=dict(attributes={}, values={}),
+    )
     if res:
         out['stats']['all'] = res
     else:
@@ -138,20 +156,27 @@ def tune_thresholds(schema: AttributeSchema, scores: np.ndarray,
                 out['values'][key] = res['threshold']
                 out['stats']['values'][key] = res
             else:
-                out['fallback'][key] = ('attribute' if a.name in
-                                        out['attributes'] else 'global')
-    out['meta'] = dict(mode=mode, target_precision=target_precision,
-                       min_support=int(min_support),
-                       default=float(default), num_samples=int(len(scores)))
+                out['fallback'][key] = (
+                    'attribute' if a.name in out['attributes'] else 'global'
+                )
+    out['meta'] = dict(
+        mode=mode,
+        target_precision=target_precision,
+        min_support=int(min_support),
+        default=float(default),
+        num_samples=int(len(scores)),
+    )
     return out
 
 
 def summarize(thresholds: Dict) -> str:
     """A short human-readable table of a threshold dict."""
-    lines = [f"default {thresholds['default']:.4f}"]
+    lines = [f'default {thresholds["default"]:.4f}']
     for name, t in thresholds['attributes'].items():
         n = thresholds.get('support', {}).get('attributes', {}).get(name)
         lines.append(f'{name:<24} {t:.4f}  (support {n})')
-    lines.append(f"{len(thresholds['values'])} value thresholds, "
-                 f"{len(thresholds.get('fallback', {}))} fallbacks")
+    lines.append(
+        f'{len(thresholds["values"])} value thresholds, '
+        f'{len(thresholds.get("fallback", {}))} fallbacks'
+    )
     return '\n'.join(lines)

@@ -134,14 +134,21 @@ class AttributeMetric(BaseMetric):
         return self._schema
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        # Exactly one result per sample, in order: mmengine's distributed
+        # collection interleaves the ranks' lists and cuts the padded
+        # duplicates by position. An unlabelled sample is fully masked.
         for s in data_samples:
-            if 'gt_attr' not in s:
-                continue  # unlabelled sample: nothing to score
+            score = _np(s['pred_score']).astype(np.float32)
+            if 'gt_attr' in s:
+                gt = _np(s['gt_attr']).astype(bool)
+                mask = _np(s['gt_attr_mask']).astype(bool)
+            else:
+                gt = mask = np.zeros(score.shape, dtype=bool)
             self.results.append(
                 dict(
-                    pred_score=_np(s['pred_score']).astype(np.float32),
-                    gt_attr=_np(s['gt_attr']).astype(bool),
-                    gt_attr_mask=_np(s['gt_attr_mask']).astype(bool),
+                    pred_score=score,
+                    gt_attr=gt,
+                    gt_attr_mask=mask,
                     category_idx=int(s.get('category_idx', -1)),
                 )
             )

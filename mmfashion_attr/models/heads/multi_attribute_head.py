@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -56,6 +57,11 @@ class MultiAttributeHead(BaseModule):
             in loss and prediction. Defaults to True.
         threshold: Decision threshold kept as metadata for predictions
             (paper: 0.3). Defaults to 0.3.
+        prior_prob: If set, output biases start at ``logit(prior_prob)``
+            so every value starts with that score (Lin et al., ICCV 2017,
+            section 4.1), instead of 0.5: with many mostly-negative values
+            the first steps are not spent pushing every score down.
+            Defaults to None.
         init_cfg: Initialization config.
     """
 
@@ -70,6 +76,7 @@ class MultiAttributeHead(BaseModule):
         loss_weights: Optional[Dict[str, float]] = None,
         use_category_mask: bool = True,
         threshold: float = 0.3,
+        prior_prob: Optional[float] = None,
         init_cfg: Optional[dict] = dict(
             type='Xavier', layer='Linear', distribution='uniform'
         ),
@@ -78,6 +85,9 @@ class MultiAttributeHead(BaseModule):
         self.schema = AttributeSchema.build(schema)
         self.in_channels = in_channels
         self.threshold = threshold
+        if prior_prob is not None and not 0 < prior_prob < 1:
+            raise ValueError(f'prior_prob must be in (0, 1), not {prior_prob}')
+        self.prior_prob = prior_prob
         self.use_category_mask = use_category_mask
         names = self.schema.names
         hidden = self._hidden_sizes(hidden_channels, names)
@@ -123,6 +133,13 @@ class MultiAttributeHead(BaseModule):
         if unknown:
             raise KeyError(f'hidden_channels for unknown attributes {unknown}')
         return [int(hidden_channels.get(n, default)) for n in names]
+
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.prior_prob is not None:
+            bias = math.log(self.prior_prob / (1 - self.prior_prob))
+            for b in self.branches:
+                nn.init.constant_(b.fc_out.bias, bias)
 
     # ---------------------------------------------------------------- forward
     def fused_weights(self) -> Tuple[torch.Tensor, ...]:

@@ -1,0 +1,23 @@
+"""Prediction pictures, precision-recall curves and Grad-CAM (issue 4)."""
+
+from .grad_cam import (
+    AttributeGradCAM,
+    attribute_cam,
+    cam_to_image,
+    overlay_cam,
+)
+from .prediction_picture import (
+    attribute_verdicts,
+    draw_prediction,
+    stack_pictures,
+)
+
+__all__ = [
+    'AttributeGradCAM',
+    'attribute_cam',
+    'cam_to_image',
+    'overlay_cam',
+    'attribute_verdicts',
+    'draw_prediction',
+    'stack_pictures',
+]
