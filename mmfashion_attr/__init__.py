@@ -11,8 +11,14 @@ from . import compat
 
 compat.apply_all()
 
-from . import apis, datasets, evaluation, models  # noqa: E402,F401
-from . import engine, visualization  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    apis,
+    datasets,
+    engine,
+    evaluation,
+    models,
+    visualization,
+)
 from .schema import AttributeSchema  # noqa: E402
 from .version import __version__  # noqa: E402
 

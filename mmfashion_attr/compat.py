@@ -31,6 +31,10 @@ Fixes:
 5. :func:`patch_efficientnet_v2_train` - ``EfficientNetV2.train()`` returns
    ``None`` instead of ``self`` (mmpretrain 1.2.0), so ``model.eval()``
    chains break.
+6. :func:`secure_checkpoint_loading` - mmengine loads URL checkpoints
+   through ``torch.hub.load_state_dict_from_url`` with its default
+   ``weights_only=False``; every scheme now loads with ``weights_only=True``
+   and a refusal names the file and the refused globals.
 
 Not fixable in code and handled by configuration instead (see README):
 by-epoch schedulers store ``end=max_epochs`` of the first run, so our
@@ -302,6 +306,26 @@ def patch_efficientnet_v2_train() -> None:
     EfficientNetV2.train = train
 
 
+# ---------------------------------------------------------------------------
+# 6. weights_only=True for every mmengine checkpoint scheme, URLs included
+# ---------------------------------------------------------------------------
+@_once
+def secure_checkpoint_loading() -> None:
+    """Load every mmengine checkpoint with ``weights_only=True``.
+
+    mmengine 0.10.7 reads ``http(s)://``, ``torchvision://``,
+    ``open-mmlab://`` and ``mmcls://`` checkpoints (``load_from``,
+    ``Pretrained`` init_cfg) with ``torch.hub.load_state_dict_from_url``,
+    whose default is still ``weights_only=False``: a crafted file would run
+    its code. Every scheme now loads with an explicit ``weights_only=True``
+    and a refusal names the file and the refused globals
+    (:mod:`mmfashion_attr.apis.safe_load`).
+    """
+    from .apis.safe_load import install_safe_checkpoint_loaders
+
+    install_safe_checkpoint_loaders()
+
+
 def apply_all() -> List[str]:
     """Apply every fix (idempotent) and return the names applied."""
     allow_mmengine_checkpoint_globals()
@@ -309,6 +333,7 @@ def apply_all() -> List[str]:
     patch_cpu_distributed()
     patch_persistent_workers()
     patch_efficientnet_v2_train()
+    secure_checkpoint_loading()
     return applied_fixes()
 
 
@@ -321,6 +346,7 @@ __all__ = [
     'get_mmdet_fpn',
     'has_mmcv_ops',
     'patch_cpu_distributed',
+    'secure_checkpoint_loading',
     'patch_persistent_workers',
     'patch_efficientnet_v2_train',
 ]

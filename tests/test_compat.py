@@ -22,6 +22,7 @@ def test_all_fixes_applied_on_import():
         'patch_cpu_distributed',
         'patch_persistent_workers',
         'patch_efficientnet_v2_train',
+        'secure_checkpoint_loading',
     }
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
     assert compat.apply_all() == compat.applied_fixes()  # idempotent

@@ -301,8 +301,12 @@ def test_metric_on_unlabelled_only_and_empty():
         dict(attributes=[dict(name='a', values=['x', 'y'])])
     )
     assert compute(schema, []) == {}
-    unlabelled = [dict(pred_score=torch.ones(2))]  # no gt_attr: skipped
-    assert compute(schema, unlabelled) == {}
+    # no gt_attr: kept as a fully masked placeholder (one result per
+    # sample for distributed collection), so it scores like `masked`
+    unlabelled = [dict(pred_score=torch.ones(2))]
+    assert compute(schema, unlabelled) == dict(
+        mean_micro_f1=0.0, mean_precision=0.0, mean_recall=0.0
+    )
     masked = [
         dict(
             pred_score=torch.ones(2),

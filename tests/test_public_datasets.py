@@ -446,7 +446,7 @@ def test_public_configs_parse_and_follow_the_dataset():
             assert ds.data_root == cfg.data_root
         types = [t.type for t in cfg.train_dataloader.dataset.pipeline]
         assert types == [
-            'LoadImageFromFile',
+            'SafeLoadImage',
             'ResizePad',
             'FashionRandomAffine',
             'RandomFlip',

@@ -19,6 +19,15 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
 )
 
+# Reliability (README, "Reliability"): bad images counted per epoch, a
+# non-finite loss stops the run naming the batch's images, and model,
+# datasets and checkpoints must share one attribute schema.
+custom_hooks = [
+    dict(type='BadImageLoggerHook'),
+    dict(type='NonFiniteLossHook', on_nonfinite='raise'),
+    dict(type='SchemaCheckHook'),
+]
+
 env_cfg = dict(
     cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),

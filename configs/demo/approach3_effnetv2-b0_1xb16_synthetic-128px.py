@@ -20,17 +20,30 @@ model = dict(
         schema={{_base_.schema_file}},
         in_channels=sum(levels),
         hidden_channels=128,
+        # scores start at 0.1: from scratch, the first steps are not spent
+        # pushing every (mostly negative) value down
+        prior_prob=0.1,
     ),
 )
-train_dataloader = dict(batch_size=16)
+# From scratch on a CPU, the paper's affine augmentation (made for
+# fine-tuning an ImageNet model for 40 epochs) slows learning more than it
+# helps in a few minutes: the demo keeps only the flip. The paper configs
+# keep the full augmentation.
+train_pipeline = [
+    dict(type='SafeLoadImage', on_error='skip', decode_scale=128),
+    dict(type='ResizePad', scale=128),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackAttrInputs'),
+]
+train_dataloader = dict(batch_size=16, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=32)
 test_dataloader = dict(batch_size=32)
-# From scratch on CPU: a larger step than the paper's 1e-5 fine-tuning rate.
-optim_wrapper = dict(optimizer=dict(lr=2e-3))
-param_scheduler = dict(step_size=3, gamma=0.5)
-train_cfg = dict(max_epochs=6, val_interval=6)
+# From scratch: a larger step than the paper's 1e-5 fine-tuning rate.
+optim_wrapper = dict(optimizer=dict(lr=1e-3))
+param_scheduler = dict(step_size=8, gamma=0.5)
+train_cfg = dict(max_epochs=10, val_interval=10)
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=6, max_keep_ckpts=1, save_best=None),
+    checkpoint=dict(interval=10, max_keep_ckpts=1, save_best=None),
 )
 env_cfg = dict(cudnn_benchmark=False)

@@ -10,7 +10,12 @@ from mmengine.logging import print_log
 from mmpretrain.registry import DATASETS
 
 from ..schema import AttributeSchema
-from .catalog_format import CatalogReadReport, EncodedRecord, read_catalog
+from .catalog_format import (
+    CatalogFormatError,
+    CatalogReadReport,
+    EncodedRecord,
+    read_catalog,
+)
 
 
 @DATASETS.register_module()
@@ -104,6 +109,16 @@ class CatalogDataset(BaseDataset):
                 f'loss: {dict(list(report.disallowed.items())[:10])}',
                 logger='current',
                 level=30,
+            )
+        if not records:
+            skipped = (
+                f' ({report.num_skipped} malformed records skipped; first: '
+                f'{report.errors[:3]})'
+                if report.num_skipped
+                else ''
+            )
+            raise CatalogFormatError(
+                report.path, 0, f'no usable records{skipped}'
             )
         prefix = self.data_prefix.get('img_path', '') or self.data_root
         data_list = []

@@ -35,7 +35,7 @@ import io
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Iterator, List, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -45,6 +45,10 @@ UNKNOWN_PREFIX = '?'
 CSV_SEPARATOR = '|'
 CSV_EMPTY = '[]'
 RESERVED_KEYS = ('img_path', 'category', 'attributes', 'id')
+CSV_FIXED_COLUMNS = ('img_path', 'category', 'id')
+# utf-8-sig: the byte order mark that Excel and some exporters put at the
+# start of a UTF-8 file is not part of the first key / column name
+ENCODING = 'utf-8-sig'
 
 
 class CatalogFormatError(ValueError):
@@ -67,17 +71,22 @@ class EncodedRecord:
     disallowed: List[Tuple[str, str]] = field(default_factory=list)
 
 
-def iter_raw_records(path: str) -> Iterator[Tuple[int, object]]:
+def iter_raw_records(
+    path: str, schema: Optional[AttributeSchema] = None
+) -> Iterator[Tuple[int, object]]:
     """Yield ``(line_number, record)`` from a JSONL or CSV file.
 
     CSV cells are turned into the JSON form (lists of values). A line that
-    cannot be parsed yields a :class:`CatalogFormatError` in place of the
+    cannot be parsed (invalid JSON, a key twice in one object, a wrong
+    number of cells) yields a :class:`CatalogFormatError` in place of the
     record, so the caller decides whether to raise or skip; a file that
-    cannot be read at all raises.
+    cannot be read at all, or a CSV header with a duplicate or empty
+    column name or (given ``schema``) a column that is not an attribute of
+    the schema, raises.
     """
     ext = os.path.splitext(path)[1].lower()
     if ext == '.csv':
-        yield from _iter_csv(path)
+        yield from _iter_csv(path, schema)
     elif ext in ('.jsonl', '.json', '.ndjson'):
         yield from _iter_jsonl(path)
     else:
@@ -86,16 +95,38 @@ def iter_raw_records(path: str) -> Iterator[Tuple[int, object]]:
         )
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list) -> dict:
+    """``object_pairs_hook``: JSON silently keeps the last of two equal
+    keys, which would drop a label without a word."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def _iter_jsonl(path: str) -> Iterator[Tuple[int, dict]]:
-    with open(path, encoding='utf-8') as f:
+    with open(path, encoding=ENCODING) as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
+                rec = json.loads(line, object_pairs_hook=_unique_keys)
             except json.JSONDecodeError as e:
                 rec = CatalogFormatError(
                     path, lineno, f'invalid JSON ({e.msg})'
+                )
+            except _DuplicateKey as e:
+                rec = CatalogFormatError(
+                    path,
+                    lineno,
+                    f'key {e.args[0]!r} appears twice in one object '
+                    '(JSON would keep only the last)',
                 )
             if not isinstance(rec, (dict, CatalogFormatError)):
                 rec = CatalogFormatError(
@@ -104,8 +135,10 @@ def _iter_jsonl(path: str) -> Iterator[Tuple[int, dict]]:
             yield lineno, rec
 
 
-def _iter_csv(path: str) -> Iterator[Tuple[int, dict]]:
-    with open(path, encoding='utf-8', newline='') as f:
+def _iter_csv(
+    path: str, schema: Optional[AttributeSchema] = None
+) -> Iterator[Tuple[int, dict]]:
+    with open(path, encoding=ENCODING, newline='') as f:
         text = f.read()
     reader = csv.reader(io.StringIO(text))
     try:
@@ -115,6 +148,24 @@ def _iter_csv(path: str) -> Iterator[Tuple[int, dict]]:
     header = [h.strip() for h in header]
     if 'img_path' not in header:
         raise CatalogFormatError(path, 1, "CSV header has no 'img_path'")
+    dups = sorted({h for h in header if header.count(h) > 1})
+    if dups or '' in header:
+        raise CatalogFormatError(
+            path, 1, f'duplicate or empty column names {dups or [""]}'
+        )
+    if schema is not None:
+        unknown = [
+            h
+            for h in header
+            if h not in CSV_FIXED_COLUMNS and h not in schema.names
+        ]
+        if unknown:
+            raise CatalogFormatError(
+                path,
+                1,
+                f'columns {unknown} are not attributes of the schema '
+                f'({schema.source}); the schema has {schema.names}',
+            )
     for row in reader:
         lineno = reader.line_num
         if not any(cell.strip() for cell in row):
@@ -132,7 +183,7 @@ def _iter_csv(path: str) -> Iterator[Tuple[int, dict]]:
         rec: dict = {'attributes': {}}
         for key, cell in zip(header, row):
             cell = cell.strip()
-            if key in ('img_path', 'category', 'id'):
+            if key in CSV_FIXED_COLUMNS:
                 if cell:
                     rec[key] = cell
             elif cell == CSV_EMPTY:
@@ -153,8 +204,13 @@ def encode_record(
         raise CatalogFormatError(path, lineno, problem)
 
     img = rec.get('img_path')
-    if not isinstance(img, str) or not img:
-        fail("missing or non-string 'img_path'")
+    if not isinstance(img, str) or not img.strip():
+        fail("missing, empty or non-string 'img_path'")
+    rid = rec.get('id')
+    if rid is not None and (
+        isinstance(rid, bool) or not isinstance(rid, (str, int))
+    ):
+        fail(f"'id' must be a string or an integer, got {rid!r}")
     category = rec.get('category')
     if category is not None and not isinstance(category, str):
         fail(f"'category' must be a string, got {type(category).__name__}")
@@ -203,6 +259,16 @@ def encode_record(
                 if not schema.is_allowed(category, name, value):
                     disallowed.append((name, value))
     for i, spec in enumerate(schema.attributes):
+        if spec.from_category and category is not None and spec.name in attrs:
+            # the label of a from_category attribute is the record's
+            # category: given both, they must agree
+            given = attrs[spec.name]
+            positives = [v for v in given if not v.startswith(UNKNOWN_PREFIX)]
+            if not given or (positives and positives != [category]):
+                fail(
+                    f'attribute {spec.name!r} = {attrs[spec.name]} '
+                    f'contradicts the record category {category!r}'
+                )
         if (
             spec.from_category
             and category is not None
@@ -243,7 +309,9 @@ def read_catalog(
             in the report.
         max_errors_kept: How many error messages the report keeps.
     """
-    items = ((path, lineno, rec) for lineno, rec in iter_raw_records(path))
+    items = (
+        (path, lineno, rec) for lineno, rec in iter_raw_records(path, schema)
+    )
     return encode_records(schema, items, path, on_error, max_errors_kept)
 
 
@@ -264,17 +332,28 @@ def encode_records(
     report = CatalogReadReport(source)
     records: List[EncodedRecord] = []
     seen_paths: Dict[str, int] = {}
+    seen_ids: Dict[object, int] = {}
     for where, lineno, rec in items:
         try:
             if isinstance(rec, CatalogFormatError):
                 raise rec
             enc = encode_record(schema, rec, where, lineno)
-            if enc.img_path in seen_paths:
+            # 'img/a.jpg' and './img/a.jpg' are the same image
+            norm = os.path.normpath(enc.img_path)
+            if norm in seen_paths:
                 raise CatalogFormatError(
                     where,
                     lineno,
                     f'duplicate record for {enc.img_path!r} (first at line '
-                    f'{seen_paths[enc.img_path]})',
+                    f'{seen_paths[norm]})',
+                )
+            rid = rec.get('id')
+            if rid is not None and rid in seen_ids:
+                raise CatalogFormatError(
+                    where,
+                    lineno,
+                    f'duplicate record id {rid!r} (first at line '
+                    f'{seen_ids[rid]})',
                 )
         except CatalogFormatError as e:
             if on_error == 'raise':
@@ -284,7 +363,9 @@ def encode_records(
                 report.duplicates.append(rec.get('img_path'))
             report.num_skipped += 1
             continue
-        seen_paths[enc.img_path] = lineno
+        seen_paths[norm] = lineno
+        if rec.get('id') is not None:
+            seen_ids[rec['id']] = lineno
         for name, value in enc.disallowed:
             key = f'{name}/{value}'
             report.disallowed[key] = report.disallowed.get(key, 0) + 1

@@ -3,7 +3,7 @@
 Importing registers, into mmpretrain's registries, ``BadImageLoggerHook``,
 ``NonFiniteLossHook``, ``SchemaCheckHook``,
 ``ResumableEpochBasedTrainLoop``, ``ResumableSampler`` and
-``SafeLoadImage`` (see ``docs/reliability.md``).
+``SafeLoadImage`` (see the README, "Reliability").
 """
 
 from ..datasets.samplers.resumable_sampler import ResumableSampler

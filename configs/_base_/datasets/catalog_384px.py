@@ -9,7 +9,10 @@ img_size = 384  # the paper resizes to 380-384 keeping the aspect ratio
 # Paper, section 5.2: zoom and translate +-20 %, rotation +-10 deg,
 # shear +-10 %, horizontal flip with p=0.5.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    # Robust decoding (EXIF, CMYK, 16-bit, alpha, bomb guard); a bad image
+    # is replaced by another sample and counted (BadImageLoggerHook).
+    # Large JPEGs are decoded at 1/2-1/8 size while still >= img_size.
+    dict(type='SafeLoadImage', on_error='skip', decode_scale=img_size),
     # Resize first, then augment at the network's size: the paper's Keras
     # generator augments the resized image, and the affine warp then costs
     # (384 / 1000)^2 of a warp at full size (tools/benchmark_pipeline.py).
@@ -25,7 +28,8 @@ train_pipeline = [
     dict(type='PackAttrInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    # A bad image becomes an unlabelled placeholder: dataset size kept.
+    dict(type='SafeLoadImage', on_error='mark', decode_scale=img_size),
     dict(type='ResizePad', scale=img_size),
     dict(type='PackAttrInputs'),
 ]

@@ -4,7 +4,10 @@ data_root = 'data/synthetic/'
 schema_file = data_root + 'schema.json'
 img_size = 128
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    # Robust decoding (EXIF, CMYK, 16-bit, alpha, bomb guard); a bad image
+    # is replaced by another sample and counted (BadImageLoggerHook).
+    # Large JPEGs are decoded at 1/2-1/8 size while still >= img_size.
+    dict(type='SafeLoadImage', on_error='skip', decode_scale=img_size),
     # Resize first, then augment at the network's size: the paper's Keras
     # generator augments the resized image, and the affine warp then costs
     # (384 / 1000)^2 of a warp at full size (tools/benchmark_pipeline.py).
@@ -20,7 +23,8 @@ train_pipeline = [
     dict(type='PackAttrInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    # A bad image becomes an unlabelled placeholder: dataset size kept.
+    dict(type='SafeLoadImage', on_error='mark', decode_scale=img_size),
     dict(type='ResizePad', scale=img_size),
     dict(type='PackAttrInputs'),
 ]

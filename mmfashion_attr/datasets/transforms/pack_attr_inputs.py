@@ -8,7 +8,13 @@ from mmpretrain.datasets.transforms import PackInputs
 from mmpretrain.registry import TRANSFORMS
 
 ATTR_KEYS = ('gt_attr', 'gt_attr_mask')
-DEFAULT_META_KEYS = PackInputs.DEFAULT_META_KEYS + ('category_idx',)
+# load_error / skipped_images: set by SafeLoadImage, read by
+# BadImageLoggerHook and inference (absent for normal samples)
+DEFAULT_META_KEYS = PackInputs.DEFAULT_META_KEYS + (
+    'category_idx',
+    'load_error',
+    'skipped_images',
+)
 
 
 @TRANSFORMS.register_module()
