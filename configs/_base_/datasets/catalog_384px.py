@@ -63,20 +63,10 @@ val_dataloader = dict(
         pipeline=test_pipeline,
     ),
 )
+# The test loader is the val loader on test.jsonl.
 test_dataloader = dict(
-    batch_size=32,
-    num_workers=8,
-    persistent_workers=True,
-    pin_memory=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='test.jsonl',
-        schema=schema_file,
-        test_mode=True,
-        pipeline=test_pipeline,
-    ),
+    val_dataloader,
+    dataset=dict(val_dataloader['dataset'], ann_file='test.jsonl'),
 )
 
 # Paper: predictions thresholded at 0.3, per-attribute micro F1.
