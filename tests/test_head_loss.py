@@ -56,6 +56,60 @@ def test_fused_forward_equals_separate_branches(small_schema):
     assert out.shape == (4, small_schema.num_values)
 
 
+def test_inference_cache_follows_every_weight_change(small_schema):
+    """Cached fused weights never serve stale values."""
+    head = make_head(small_schema).eval()
+    x = torch.randn(3, 12)
+
+    def reference():
+        return torch.cat(
+            [b.fc_out(F.relu(b.fc_hidden(x))) for b in head.branches], dim=1
+        )
+
+    with torch.no_grad():
+        first = head(x)
+        torch.testing.assert_close(first, reference())
+        assert head._fused_cache is not None
+        cached = head._fused_cache[1]
+        head(x)
+        assert head._fused_cache[1] is cached  # reused, not rebuilt
+    # an optimizer step (in-place update) invalidates it
+    opt = torch.optim.SGD(head.parameters(), lr=0.5)
+    head.train()
+    head(x).sum().backward()
+    opt.step()
+    head.eval()
+    with torch.no_grad():
+        stepped = head(x)
+        torch.testing.assert_close(stepped, reference())
+        assert not torch.allclose(stepped, first)
+        # load_state_dict (copy_ in place) invalidates it
+        other = make_head(small_schema)
+        with torch.no_grad():
+            for p in other.parameters():
+                p.add_(1.0)
+        head.load_state_dict(other.state_dict())
+        torch.testing.assert_close(head(x), reference())
+        # a dtype change invalidates it
+        head.double()
+        out = head(x.double())
+        assert out.dtype == torch.float64
+        torch.testing.assert_close(
+            out,
+            torch.cat(
+                [
+                    b.fc_out(F.relu(b.fc_hidden(x.double())))
+                    for b in head.branches
+                ],
+                dim=1,
+            ),
+        )
+    # with autograd on, gradients reach the branch parameters
+    head.float().train()
+    head(x).sum().backward()
+    assert all(p.grad is not None for p in head.branches.parameters())
+
+
 def test_masked_loss_equals_hand_computed_bce(small_schema):
     """Loss of an attribute = mean BCE over its labelled entries only."""
     s = small_schema

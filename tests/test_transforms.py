@@ -269,3 +269,33 @@ def test_paper_pipeline_point_and_determinism(tmp_path):
     cx, cy = _centroid(out['inputs'].numpy().transpose(1, 2, 0))
     assert cx == pytest.approx((fx + 0.5) * s - 0.5, abs=0.3)
     assert cy == pytest.approx((fy + 0.5) * s - 0.5 + top, abs=0.3)
+
+
+@pytest.mark.parametrize(
+    'dtype,shape,fill',
+    [
+        (np.uint8, (5, 7, 3), (10, 20, 30)),  # cv2.copyMakeBorder path
+        (np.uint8, (5, 7), (9,)),
+        (np.uint8, (5, 7, 1), (9,)),
+        (np.float32, (5, 7, 4), (0.5, 1.5, 2.5, 3.5)),
+        (np.uint8, (5, 7, 6), (1, 2, 3, 4, 5, 6)),  # numpy fallback
+        (np.int16, (5, 7, 3), (-1, 0, 1)),  # numpy fallback
+    ],
+)
+def test_pad_matches_numpy_pad(dtype, shape, fill):
+    from mmfashion_attr.datasets.transforms.resize_pad import _pad
+
+    rng = np.random.default_rng(0)
+    img = (rng.random(shape) * 100).astype(dtype)
+    out = _pad(img, fill, 1, 2, 3, 4)
+    planes = img[..., None] if img.ndim == 2 else img
+    ref = np.stack(
+        [
+            np.pad(planes[..., c], ((1, 2), (3, 4)), constant_values=v)
+            for c, v in enumerate(fill)
+        ],
+        axis=-1,
+    )
+    ref = ref[..., 0] if img.ndim == 2 else ref
+    assert out.dtype == img.dtype and out.shape == ref.shape
+    np.testing.assert_array_equal(out, ref)

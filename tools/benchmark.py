@@ -14,7 +14,12 @@ ratio of each to the plain classifier's. Prints a table, writes JSON.
         --steps 3 --variants baseline approach3 plain
 
 The models differ only in neck and head, so the numbers isolate what the
-paper's multi-scale neck and attribute branches cost. Losses: the masked
+paper's multi-scale neck and attribute branches cost. ``--rounds N``
+measures all models round-robin N times and reports each number's median
+(drift of a shared machine then hits every model alike; every round is
+kept in the JSON); ``--modes`` picks training / inference / batch-1
+latency; ``--plain-act Swish`` gives the plain classifier mmpretrain's
+stock activation (see ``EfficientNetV2Taps``). Losses: the masked
 multi-label loss for ours, BCE for the plain and timm classifiers. Inputs
 are random tensors already on the device: the data pipeline is measured by
 ``tools/benchmark_pipeline.py``.
@@ -119,13 +124,22 @@ class OursNet(nn.Module):
 
 
 class PlainNet(nn.Module):
-    """EfficientNetV2 + global average pooling + one linear layer."""
+    """EfficientNetV2 + global average pooling + one linear layer.
 
-    def __init__(self, arch: str, num_outputs: int):
+    The backbone is the variants' own (``EfficientNetV2Taps``, the whole
+    network, fused SiLU), so the ratio to it isolates neck and head cost;
+    ``--plain-act Swish`` measures mmpretrain's stock activation instead.
+    """
+
+    def __init__(self, arch: str, num_outputs: int, act: str = 'SiLU'):
         super().__init__()
-        from mmpretrain.models.backbones import EfficientNetV2
+        from mmfashion_attr.models import EfficientNetV2Taps
 
-        self.backbone = EfficientNetV2(arch=arch, out_indices=(-1,))
+        self.backbone = EfficientNetV2Taps(
+            arch=arch,
+            out_indices=(ARCH_TAPS[arch][1],),
+            act_cfg=dict(type=act),
+        )
         self.fc = nn.Linear(1280, num_outputs)
 
     def forward(self, x):
@@ -215,19 +229,40 @@ def measure(name, net, args, device, num_values):
     row = dict(
         model=name, params_m=sum(p.numel() for p in net.parameters()) / 1e6
     )
-    net.train()
-    row['train_step_s'] = timed(train_step, device, args.warmup, args.steps)
-    row['train_img_s'] = args.batch / row['train_step_s']
-    row['train_peak_mb'] = peak_memory_mb(device)
+    if 'train' in args.modes:
+        net.train()
+        row['train_step_s'] = timed(
+            train_step, device, args.warmup, args.steps
+        )
+        row['train_img_s'] = args.batch / row['train_step_s']
+        row['train_peak_mb'] = peak_memory_mb(device)
     net.eval()
-    row['infer_step_s'] = timed(
-        lambda: infer(x), device, args.warmup, args.steps
-    )
-    row['infer_img_s'] = args.batch / row['infer_step_s']
-    row['latency_b1_ms'] = 1e3 * timed(
-        lambda: infer(x1), device, args.warmup, args.steps
-    )
+    if 'infer' in args.modes:
+        row['infer_step_s'] = timed(
+            lambda: infer(x), device, args.warmup, args.steps
+        )
+        row['infer_img_s'] = args.batch / row['infer_step_s']
+    if 'latency' in args.modes:
+        row['latency_b1_ms'] = 1e3 * timed(
+            lambda: infer(x1), device, args.warmup, args.steps
+        )
     net.to('cpu')
+    return row
+
+
+def merge_rounds(runs):
+    """One row: the median of each measured number over the rounds."""
+    row = dict(runs[0])
+    for k, v in runs[0].items():
+        if isinstance(v, float) and k != 'params_m':
+            row[k] = statistics.median(run[k] for run in runs)
+    for k in ('train', 'infer'):
+        if f'{k}_step_s' in row:  # throughput of the median step time
+            row[f'{k}_img_s'] = runs[0][f'{k}_img_s'] * (
+                runs[0][f'{k}_step_s'] / row[f'{k}_step_s']
+            )
+    if len(runs) > 1:
+        row['rounds'] = runs
     return row
 
 
@@ -243,6 +278,11 @@ def main(argv=None):
     p.add_argument('--compile', action='store_true')
     p.add_argument('--arch', default='m', help='EfficientNetV2 arch')
     p.add_argument(
+        '--plain-act',
+        default='SiLU',
+        help="plain classifier's activation (Swish: mmpretrain's stock one)",
+    )
+    p.add_argument(
         '--variants',
         nargs='+',
         default=VARIANTS + ['plain', 'timm'],
@@ -250,6 +290,19 @@ def main(argv=None):
     )
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--steps', type=int, default=10)
+    p.add_argument(
+        '--modes',
+        nargs='+',
+        choices=['train', 'infer', 'latency'],
+        default=['train', 'infer', 'latency'],
+        help='what to measure (training step, inference, batch-1 latency)',
+    )
+    p.add_argument(
+        '--rounds',
+        type=int,
+        default=1,
+        help='measure all models round-robin this many times (median)',
+    )
     p.add_argument(
         '--threads',
         type=int,
@@ -265,26 +318,37 @@ def main(argv=None):
     if device.type == 'cuda':
         torch.backends.cudnn.benchmark = True
     num_values = AttributeSchema.from_dict(PAPER_SCHEMA).num_values
-    rows = []
+    nets = {}
     for name in args.variants:
         if name == 'timm':
             try:
-                net = TimmNet(num_values)
+                nets[name] = TimmNet(num_values)
             except ImportError:
                 print('timm not importable: skipped', file=sys.stderr)
-                continue
         elif name == 'plain':
-            net = PlainNet(args.arch, num_values)
+            nets[name] = PlainNet(args.arch, num_values, args.plain_act)
         else:
-            net = OursNet(name, args.arch)
-        rows.append(measure(name, net, args, device, num_values))
-        print(f'measured {name}', file=sys.stderr, flush=True)
-        del net
-    ref = next((r for r in rows if r['model'] == 'plain'), None)
-    for r in rows:
-        if ref:
-            r['train_vs_plain'] = r['train_step_s'] / ref['train_step_s']
-            r['infer_vs_plain'] = r['infer_step_s'] / ref['infer_step_s']
+            nets[name] = OursNet(name, args.arch)
+    # Round-robin: every model is measured once per round, so drift of the
+    # machine (clocks, other tenants) hits all of them alike; each metric
+    # is the median over rounds.
+    per_round = {name: [] for name in nets}
+    for r in range(args.rounds):
+        for name, net in nets.items():
+            per_round[name].append(
+                measure(name, net, args, device, num_values)
+            )
+            print(f'round {r + 1}: measured {name}', file=sys.stderr)
+    rows = [merge_rounds(runs) for runs in per_round.values()]
+    for ref_name in ('plain', 'timm'):
+        ref = next((r for r in rows if r['model'] == ref_name), None)
+        for r in rows if ref else []:
+            # step-time ratios: > 1 means slower than the reference
+            for k in ('train', 'infer'):
+                if f'{k}_step_s' in r:
+                    r[f'{k}_vs_{ref_name}'] = (
+                        r[f'{k}_step_s'] / ref[f'{k}_step_s']
+                    )
     name = (
         torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'
     )
@@ -304,6 +368,8 @@ def main(argv=None):
         ('train_peak_mb', '{:>13.0f}'),
         ('train_vs_plain', '{:>14.3f}'),
         ('infer_vs_plain', '{:>14.3f}'),
+        ('train_vs_timm', '{:>13.3f}'),
+        ('infer_vs_timm', '{:>13.3f}'),
     ]
     print(
         ' '.join(

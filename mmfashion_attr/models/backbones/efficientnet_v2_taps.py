@@ -20,13 +20,26 @@ class EfficientNetV2Taps(EfficientNetV2):
     the full network. Pretrained weights load as before (the dropped
     layers' keys are reported as unexpected and ignored).
 
+    The activation defaults to ``nn.SiLU`` (in place) instead of mmcv's
+    ``Swish``. Both compute ``x * sigmoid(x)``, so outputs and pretrained
+    weights are unchanged (equal within float rounding, tested), but
+    ``Swish`` runs it as two kernels and keeps the sigmoid for backward.
+    The fused in-place kernel made an EfficientNetV2-M training step 27 %
+    faster on CPU and closes most of the gap to timm's implementation on
+    GPU (README, "Performance"). ``act_cfg=dict(type='Swish')`` restores
+    mmpretrain's behaviour.
+
     Args:
+        act_cfg: Activation of every conv block and of the
+            squeeze-excitation's first layer. Defaults to
+            ``dict(type='SiLU')``.
         **kwargs: As mmpretrain's ``EfficientNetV2`` (``arch``,
             ``out_indices``, ``frozen_stages``, ``init_cfg`` ...).
     """
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, act_cfg: dict | None = None, **kwargs) -> None:
+        act_cfg = dict(type='SiLU') if act_cfg is None else act_cfg
+        super().__init__(act_cfg=act_cfg, **kwargs)
         last = max(self.out_indices)
         del self.layers[last + 1 :]
         self.num_layers_dropped = len(self.arch) + 1 - len(self.layers)

@@ -118,6 +118,8 @@ class MultiAttributeHead(BaseModule):
             torch.from_numpy(self.schema.allowed_matrix()),
             persistent=False,
         )
+        # Fused weights reused in inference; see ``_inference_weights``.
+        self._fused_cache: Optional[tuple] = None
         # Where each branch's outputs sit in the padded block matrix.
         self._hidden_offsets = [0]
         for h in hidden:
@@ -158,6 +160,28 @@ class MultiAttributeHead(BaseModule):
         b2 = torch.cat([b.fc_out.bias for b in self.branches])
         return w1, b1, w2, b2
 
+    def _inference_weights(self) -> Tuple[torch.Tensor, ...]:
+        """``fused_weights()``, rebuilt only when a parameter changed.
+
+        Inference (no autograd) reuses the concatenated matrices: the key
+        is every branch parameter's storage and in-place version counter,
+        which ``optimizer.step()``, ``load_state_dict`` and ``.to()`` all
+        change. Tracing and compiling always see the plain computation.
+        """
+        if (
+            torch.is_grad_enabled()
+            or torch.jit.is_tracing()
+            or torch.compiler.is_compiling()
+        ):
+            return self.fused_weights()
+        key = tuple(
+            (p.data_ptr(), p._version, p.dtype)
+            for p in self.branches.parameters()
+        )
+        if self._fused_cache is None or self._fused_cache[0] != key:
+            self._fused_cache = (key, self.fused_weights())
+        return self._fused_cache[1]
+
     def forward(
         self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]
     ) -> torch.Tensor:
@@ -168,7 +192,7 @@ class MultiAttributeHead(BaseModule):
                 last element is it (the neck's output).
         """
         x = feats if isinstance(feats, torch.Tensor) else feats[-1]
-        w1, b1, w2, b2 = self.fused_weights()
+        w1, b1, w2, b2 = self._inference_weights()
         h = self.act(F.linear(self.dropout(x), w1, b1))
         return F.linear(self.dropout(h), w2, b2)
 
