@@ -26,7 +26,7 @@ def test_merge_rounds_takes_medians_and_keeps_rounds():
         dict(model='m', params_m=3.0, train_step_s=s, train_img_s=2 / s)
         for s in (0.5, 0.2, 0.4)
     ]
-    row = benchmark.merge_rounds(runs)
+    row = benchmark.merge_rounds(runs, batch=2)
     assert row['train_step_s'] == statistics.median([0.5, 0.2, 0.4]) == 0.4
     assert row['train_img_s'] == pytest.approx(2 / 0.4)
     assert row['params_m'] == 3.0 and row['rounds'] == runs

@@ -95,6 +95,16 @@ def adapt_to_arch(cfg, arch):
     return cfg
 
 
+def paper_config(variant: str, arch: str) -> Config:
+    """A paper variant's config: no pretrained weights, ``arch``'s taps,
+    the paper's attribute value counts."""
+    cfg = Config.fromfile(PAPER.format(variant))
+    cfg.model.backbone.init_cfg = None
+    adapt_to_arch(cfg, arch)
+    cfg.model.head.schema = PAPER_SCHEMA
+    return cfg
+
+
 class OursNet(nn.Module):
     """Backbone -> neck -> head logits of a paper variant."""
 
@@ -102,11 +112,7 @@ class OursNet(nn.Module):
         super().__init__()
         from mmpretrain.registry import MODELS
 
-        cfg = Config.fromfile(PAPER.format(variant))
-        cfg.model.backbone.init_cfg = None
-        adapt_to_arch(cfg, arch)
-        cfg.model.head.schema = PAPER_SCHEMA
-        model = MODELS.build(cfg.model)
+        model = MODELS.build(paper_config(variant, arch).model)
         self.backbone, self.neck, self.head = (
             model.backbone,
             model.neck,
@@ -172,7 +178,8 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def timed(fn, device, warmup, steps):
+def time_calls(fn, device, warmup, steps):
+    """Seconds of each of ``steps`` calls of ``fn`` after ``warmup``."""
     for _ in range(warmup):
         fn()
     sync(device)
@@ -182,7 +189,12 @@ def timed(fn, device, warmup, steps):
         fn()
         sync(device)
         times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    return times
+
+
+def timed(fn, device, warmup, steps):
+    """Median seconds per call (see ``time_calls``)."""
+    return statistics.median(time_calls(fn, device, warmup, steps))
 
 
 def peak_memory_mb(device):
@@ -250,17 +262,16 @@ def measure(name, net, args, device, num_values):
     return row
 
 
-def merge_rounds(runs):
-    """One row: the median of each measured number over the rounds."""
+def merge_rounds(runs, batch):
+    """One row: the median of each measured number over the rounds, and
+    the throughput of the median step time."""
     row = dict(runs[0])
     for k, v in runs[0].items():
-        if isinstance(v, float) and k != 'params_m':
+        if isinstance(v, float):
             row[k] = statistics.median(run[k] for run in runs)
     for k in ('train', 'infer'):
-        if f'{k}_step_s' in row:  # throughput of the median step time
-            row[f'{k}_img_s'] = runs[0][f'{k}_img_s'] * (
-                runs[0][f'{k}_step_s'] / row[f'{k}_step_s']
-            )
+        if f'{k}_step_s' in row:
+            row[f'{k}_img_s'] = batch / row[f'{k}_step_s']
     if len(runs) > 1:
         row['rounds'] = runs
     return row
@@ -339,7 +350,7 @@ def main(argv=None):
                 measure(name, net, args, device, num_values)
             )
             print(f'round {r + 1}: measured {name}', file=sys.stderr)
-    rows = [merge_rounds(runs) for runs in per_round.values()]
+    rows = [merge_rounds(runs, args.batch) for runs in per_round.values()]
     for ref_name in ('plain', 'timm'):
         ref = next((r for r in rows if r['model'] == ref_name), None)
         for r in rows if ref else []:

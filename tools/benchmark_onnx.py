@@ -20,7 +20,6 @@ import os.path as osp
 import statistics
 import sys
 import tempfile
-import time
 
 import torch
 from mmengine.config import Config
@@ -29,12 +28,13 @@ import mmfashion_attr  # noqa: F401  (registers, applies compat)
 from mmfashion_attr.apis import init_attribute_model
 from mmfashion_attr.apis.onnx_export import (
     AttributeScores,
+    compare_with_onnxruntime,
     export_onnx,
     input_size,
 )
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark import PAPER, PAPER_SCHEMA, adapt_to_arch  # noqa: E402
+from benchmark import paper_config, time_calls  # noqa: E402
 
 
 def build(args):
@@ -43,23 +43,8 @@ def build(args):
         cfg = Config.fromfile(args.config)
         size = args.img_size or input_size(cfg)
         return init_attribute_model(cfg, args.checkpoint), size
-    cfg = Config.fromfile(PAPER.format(args.variant))
-    cfg.model.backbone.init_cfg = None
-    adapt_to_arch(cfg, args.arch)
-    cfg.model.head.schema = PAPER_SCHEMA
+    cfg = paper_config(args.variant, args.arch)
     return init_attribute_model(cfg), args.img_size or 384
-
-
-def time_runs(fn, warmup, runs):
-    """Seconds of each of ``runs`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return out
 
 
 def summary(name, times):
@@ -106,13 +91,8 @@ def main(argv=None):
         sess = ort.InferenceSession(
             path, opts, providers=['CPUExecutionProvider']
         )
+        diff = compare_with_onnxruntime(model, path, image)
     feed = {'image': image.numpy()}
-    with torch.no_grad():
-        ref = wrapper(image)
-    got = sess.run(None, feed)
-    diff = max(
-        float((torch.from_numpy(g) - r).abs().max()) for g, r in zip(got, ref)
-    )
     if diff > 1e-4:
         raise SystemExit(f'onnxruntime differs from PyTorch by {diff:.2e}')
 
@@ -120,11 +100,16 @@ def main(argv=None):
         with torch.no_grad():
             wrapper(image)
 
+    cpu = torch.device('cpu')
     rows = [
-        summary('pytorch eager', time_runs(eager, args.warmup, args.runs)),
+        summary(
+            'pytorch eager', time_calls(eager, cpu, args.warmup, args.runs)
+        ),
         summary(
             'onnxruntime',
-            time_runs(lambda: sess.run(None, feed), args.warmup, args.runs),
+            time_calls(
+                lambda: sess.run(None, feed), cpu, args.warmup, args.runs
+            ),
         ),
     ]
     for r in rows:

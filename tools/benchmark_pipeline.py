@@ -32,6 +32,8 @@ import time
 import cv2
 import numpy as np
 
+from mmfashion_attr.datasets.transforms.load_image_safe import jpeg_reduction
+
 cv2.setNumThreads(1)
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
@@ -62,11 +64,7 @@ REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
 def reduced_imread(path, scale, size_hint):
     """Decode at the largest DCT reduction keeping max side >= scale."""
     h, w = size_hint
-    factor = 1
-    for f in (8, 4, 2):
-        if max(h, w) // f >= scale:
-            factor = f
-            break
+    factor = jpeg_reduction(w, h, scale)
     if factor == 1:
         return cv2.imread(path, cv2.IMREAD_COLOR)
     return cv2.imread(path, REDUCED[factor])
@@ -144,8 +142,7 @@ def main(argv=None):
             with open(p, 'rb') as f:
                 data = f.read()
             h, w = size_hint
-            k = max((f for f in (1, 2, 4, 8) if max(h, w) // f >= s),
-                    default=1)
+            k = jpeg_reduction(w, h, s)
             img = simplejpeg.decode_jpeg(data, colorspace='BGR',
                                          min_height=h // k, min_width=w // k)
             return with_pipe(resize_first, img)
