@@ -1,8 +1,10 @@
-"""Robust image loading for dirty catalog data.
+"""Tolerant image loading: robust decoding of dirty catalog data.
 
 Sellers upload CMYK JPEGs, 16-bit and palette PNGs with transparency,
 EXIF-rotated phone photos, truncated files, zero-byte files, HTML error
 pages saved as ``.jpg`` and decompression bombs. :class:`SafeLoadImage`
+(the registered name the configs use; "safe" as in tolerant of bad files,
+unrelated to pickle safety, which is :mod:`mmfashion_attr.utils.checkpoint`)
 decodes with Pillow, normalises every decodable image to the 8-bit BGR
 array that mmcv's ``LoadImageFromFile`` produces, and turns every failure
 into a :class:`BadImageError` with the file and the reason, which it then
@@ -162,7 +164,8 @@ def decode_image(
 
 @TRANSFORMS.register_module()
 class SafeLoadImage(BaseTransform):
-    """Load an image robustly; raise, skip or mark files that cannot be used.
+    """Load an image tolerantly; raise, skip or mark files that cannot be
+    used.
 
     A drop-in for mmcv's ``LoadImageFromFile`` (same output: ``img`` as
     ``(H, W, 3)`` uint8 BGR, ``img_shape``, ``ori_shape``) that decodes with
