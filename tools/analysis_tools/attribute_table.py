@@ -1,6 +1,6 @@
 """Print the per-attribute table of a test run next to the constant baseline.
 
-    python tools/analysis/attribute_table.py CONFIG --metrics RUN.json
+    python tools/analysis_tools/attribute_table.py CONFIG --metrics RUN.json
 
 ``RUN.json`` is what mmpretrain's ``tools/test.py`` writes into its work dir
 (``<work_dir>/<timestamp>/<timestamp>.json``); with ``--metrics`` omitted

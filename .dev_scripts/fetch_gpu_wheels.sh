@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Download the pure-Python wheels that the GPU machine (Python 3.12, torch,
-# timm, numpy, opencv, einops, tqdm ... but no OpenMMLab packages) lacks into
-# .whl/ (ignored by git), for the device tool's `carry`. Checked against a
-# fresh venv holding only the GPU image's packages (see README "Performance").
+# Download into .whl/ (ignored by git) the pure-Python wheels that a CUDA
+# machine with Python 3.12, torch, timm, numpy, opencv, einops and tqdm
+# lacks to run this package offline: the OpenMMLab packages and their small
+# dependencies. .dev_scripts/gpu_check.sh installs them from there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .whl

@@ -2,14 +2,14 @@
 
 Usage::
 
-    python tools/dataset/make_synthetic.py data/synthetic --num 2000 \\
-        --seed 0 --img-size 128
+    python tools/dataset_converters/make_synthetic.py data/synthetic \\
+        --num 2000 --seed 0 --img-size 128
 
 writes ``schema.json``, ``train.jsonl``, ``val.jsonl`` (``test.jsonl`` with
 ``--test-fraction``), ``full_labels.jsonl`` and ``img/*.jpg`` in the catalog
 format of ``mmfashion_attr.datasets.CatalogDataset`` (use
 ``data_root=OUT, ann_file='train.jsonl', schema='schema.json'``).
-See ``mmfashion_attr/datasets/synthetic/garment_generator.py``.
+See :mod:`mmfashion_attr.datasets.synthetic`.
 """
 
 import argparse

@@ -2,23 +2,22 @@
 
 Exports a paper variant (random weights: speed does not depend on them),
 or a trained model given ``--config`` and ``--checkpoint``, with
-``mmfashion_attr.apis.export_onnx`` (the same graph ``tools/export_onnx.py``
-writes: normalisation, network, sigmoid, one output per attribute), checks
-that onnxruntime's scores match PyTorch's, then times both on the same
-input with the same number of threads. Prints a table, writes JSON.
+``mmfashion_attr.apis.onnx_export`` (the same graph
+``tools/deployment/export_onnx.py`` writes: normalisation, network,
+sigmoid, one output per attribute), checks that onnxruntime's scores match
+PyTorch's, then times both on the same input with the same number of
+threads. Prints a table, writes JSON.
 
-    python tools/benchmark_onnx.py --variant approach3 --img-size 384 \\
-        --threads 2 --runs 20
-    python tools/benchmark_onnx.py --config CFG --checkpoint CKPT
-
-Issue 5's target: ONNX Runtime at batch 1 >= 1.3x faster than eager.
+    python tools/analysis_tools/benchmark_onnx.py --variant approach3 \\
+        --img-size 384 --threads 2 --runs 20
+    python tools/analysis_tools/benchmark_onnx.py --config CFG \\
+        --checkpoint CKPT
 """
 
 import argparse
 import json
 import os.path as osp
 import statistics
-import sys
 import tempfile
 
 import torch
@@ -32,9 +31,7 @@ from mmfashion_attr.apis.onnx_export import (
     export_onnx,
     input_size,
 )
-
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from benchmark import paper_config, time_calls  # noqa: E402
+from tools.common.benchmarking import paper_config, time_calls
 
 
 def build(args):

@@ -1,7 +1,7 @@
 """Per-attribute precision-recall curves from a test run's predictions.
 
     python tools/test.py CONFIG CHECKPOINT --out preds.pkl
-    python tools/analysis/pr_curves.py preds.pkl --config CONFIG \\
+    python tools/analysis_tools/pr_curves.py preds.pkl --config CONFIG \\
         --out-dir work_dirs/pr [--thresholds thresholds.json]
 
 Writes ``pr_<attribute>.png`` per attribute (one curve per value with its
@@ -13,11 +13,12 @@ mmengine).
 import argparse
 
 import mmfashion_attr  # noqa: F401
-from mmfashion_attr.evaluation.predictions import (
+from mmfashion_attr.evaluation.thresholds import parse_thresholds
+from mmfashion_attr.visualization.pr_curves import plot_pr_curves
+from tools.common.prediction_args import (
     add_prediction_args,
     predictions_from_args,
 )
-from mmfashion_attr.visualization.pr_curves import plot_pr_curves
 
 
 def main(argv=None):
@@ -32,12 +33,14 @@ def main(argv=None):
     p.add_argument('--attributes', nargs='*', help='only these attributes')
     args = p.parse_args(argv)
     schema, scores, gt, mask, _ = predictions_from_args(args)
-    try:
-        thresholds = float(args.thresholds)
-    except ValueError:
-        thresholds = args.thresholds
     files = plot_pr_curves(
-        scores, gt, mask, schema, args.out_dir, thresholds, args.attributes
+        scores,
+        gt,
+        mask,
+        schema,
+        args.out_dir,
+        parse_thresholds(args.thresholds),
+        args.attributes,
     )
     print('\n'.join(files))
 

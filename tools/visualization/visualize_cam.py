@@ -1,6 +1,6 @@
 """Grad-CAM of one attribute value on an image.
 
-    python tools/visualize_cam.py CONFIG CHECKPOINT IMAGE \\
+    python tools/visualization/visualize_cam.py CONFIG CHECKPOINT IMAGE \\
         --attribute sleeve_length --value long --out cam.png \\
         [--layer backbone --level -1]
 

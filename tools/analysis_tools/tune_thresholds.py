@@ -4,16 +4,18 @@
     python tools/test.py CONFIG CHECKPOINT --out val_preds.pkl \\
         --cfg-options test_dataloader.dataset.ann_file=val.jsonl
     # 2. thresholds: maximise F1 ...
-    python tools/tune_thresholds.py val_preds.pkl --config CONFIG \\
-        --out thresholds.json
+    python tools/analysis_tools/tune_thresholds.py val_preds.pkl \\
+        --config CONFIG --out thresholds.json
     # ... or reach a target precision
-    python tools/tune_thresholds.py val_preds.pkl --config CONFIG \\
-        --mode precision --target-precision 0.9 --out thresholds.json
+    python tools/analysis_tools/tune_thresholds.py val_preds.pkl \\
+        --config CONFIG --mode precision --target-precision 0.9 \\
+        --out thresholds.json
 
 The JSON (``default``, ``attributes``, ``values``, plus ``support``,
 ``fallback``, ``stats`` and ``meta``) is accepted by
 ``AttributeMetric(thresholds=...)``, ``AttributeMetricSuite``,
-``tools/infer.py --thresholds`` and ``AttributeExtractor(thresholds=...)``.
+``tools/misc/infer.py --thresholds`` and
+``AttributeExtractor(thresholds=...)``.
 Values (attributes) with fewer than ``--min-support`` labelled positives
 fall back to their attribute's (the global) threshold. The schema is the
 one of ``--config``'s head, or ``--schema``.
@@ -25,13 +27,13 @@ import os.path as osp
 import sys
 
 import mmfashion_attr  # noqa: F401
-from mmfashion_attr.evaluation.predictions import (
-    add_prediction_args,
-    predictions_from_args,
-)
 from mmfashion_attr.evaluation.threshold_tuning import (
     summarize,
     tune_thresholds,
+)
+from tools.common.prediction_args import (
+    add_prediction_args,
+    predictions_from_args,
 )
 
 

@@ -5,31 +5,28 @@ Writes ``schema.json`` and ``<split>.jsonl`` into ``--out`` (and, for
 ``CatalogDataset`` and the configs in ``configs/public/``. Examples
 (docs/datasets.md has one per dataset)::
 
-    python tools/dataset/convert.py fashionpedia-attr \
+    python tools/dataset_converters/convert.py fashionpedia-attr \
         train=data/fashionpedia/attributes_train2020.json \
         val=data/fashionpedia/attributes_val2020.json \
         --img-prefix train=train val=test --out data/fashionpedia/attr
-    python tools/dataset/convert.py deepfashion data/deepfashion \
+    python tools/dataset_converters/convert.py deepfashion data/deepfashion \
         --out data/deepfashion/catalog
 """
 
-import argparse
 import json
 import os.path as osp
 import sys
 
 from mmfashion_attr.datasets.converters import (
     ConversionError,
-    convert_sources,
     holdout_split,
     write_conversion,
 )
-from mmfashion_attr.datasets.converters.cli import add_format_args, prepare
+from tools.common.dataset_args import convert_from_args, format_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    add_format_args(parser)
+    parser = format_parser(__doc__)
     parser.add_argument('--out', required=True, help='output folder')
     parser.add_argument(
         '--val-fraction',
@@ -51,16 +48,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    img_root, opts = prepare(args)
-    try:
-        conv = convert_sources(
-            args.format,
-            args.sources,
-            on_error='raise' if args.strict else 'collect',
-            **opts,
-        )
-    except (ConversionError, OSError) as e:
-        print(f'error: {e}', file=sys.stderr)
+    img_root, conv = convert_from_args(
+        args, on_error='raise' if args.strict else 'collect'
+    )
+    if conv is None:
         return 2
     if args.val_fraction:
         try:
@@ -90,7 +81,7 @@ def main(argv=None) -> int:
     if rep.num_errors:
         print(
             f'{rep.num_errors} source errors were skipped; run '
-            'tools/dataset/check.py for the full list',
+            'tools/dataset_converters/check.py for the full list',
             file=sys.stderr,
         )
     print(f'schema: {osp.join(args.out, "schema.json")}')

@@ -1,6 +1,6 @@
 """Extract attributes of images: one JSON line per image.
 
-    python tools/infer.py CONFIG CHECKPOINT INPUT... --out preds.jsonl \\
+    python tools/misc/infer.py CONFIG CHECKPOINT INPUT... --out preds.jsonl \\
         [--thr 0.3 | --thresholds thresholds.json] [--vis-dir DIR]
 
 ``INPUT`` is any mix of image files, folders (searched recursively for
@@ -15,7 +15,8 @@ pictures of ``--vis-dir`` (green box: correct, red: wrong).
 
 An image that cannot be read or processed gives
 ``{"input": ..., "error": "..."}`` and the run goes on; the exit status is
-1 only when no image succeeded. See docs/inference.md for the JSON schema.
+1 only when no image succeeded. Each line is a record of
+:class:`mmfashion_attr.apis.AttributeExtractor` (see its docstring).
 """
 
 import argparse
@@ -28,9 +29,8 @@ import sys
 import cv2
 
 import mmfashion_attr  # noqa: F401
-from mmfashion_attr.apis import AttributeExtractor, load_image
+from mmfashion_attr.apis import AttributeExtractor
 from mmfashion_attr.datasets.catalog_format import iter_raw_records
-from mmfashion_attr.visualization import draw_prediction
 
 IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
@@ -48,7 +48,10 @@ def parse_args(argv=None):
     p.add_argument('--out', required=True, help='output .jsonl')
     thr = p.add_mutually_exclusive_group()
     thr.add_argument('--thr', type=float, help='one threshold for all')
-    thr.add_argument('--thresholds', help='JSON of tools/tune_thresholds.py')
+    thr.add_argument(
+        '--thresholds',
+        help='JSON of tools/analysis_tools/tune_thresholds.py',
+    )
     p.add_argument('--vis-dir', help='write a prediction picture per image')
     p.add_argument(
         '--data-root', help='base of relative paths in .csv/.jsonl/.txt lists'
@@ -202,31 +205,22 @@ def main(argv=None):
         for e in bad:
             f.write(json.dumps(dict(input=None, error=e['error'])) + '\n')
             n_err += 1
-        start = 0
+        paths = [e['path'] for e in entries]
+        gts = [ground_truth(e, extractor.schema) for e in entries]
         for batch in extractor.iter_results(
-            [e['path'] for e in entries], cats
+            paths, cats, draw=bool(args.vis_dir), ground_truth=gts
         ):
-            for k, res in enumerate(batch):
-                entry = entries[start + k]
+            for res in batch:
+                picture = res.pop('visualization', None)
                 if 'error' in res:
                     n_err += 1
                 else:
                     n_ok += 1
-                    if args.vis_dir:
-                        pic = draw_prediction(
-                            load_image(entry['path']),
-                            res,
-                            gt=ground_truth(entry, extractor.schema),
-                        )
-                        cv2.imwrite(
-                            osp.join(
-                                args.vis_dir, _vis_name(entry['path'], used)
-                            ),
-                            pic,
-                        )
+                if picture is not None:
+                    name = _vis_name(res['input'], used)
+                    cv2.imwrite(osp.join(args.vis_dir, name), picture)
                 f.write(json.dumps(res) + '\n')
             f.flush()
-            start += len(batch)
             bar.update(len(batch))
     bar.close()
     print(f'{n_ok} images, {n_err} errors -> {args.out}', file=sys.stderr)

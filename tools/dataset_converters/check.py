@@ -6,30 +6,28 @@ labelled; prints per-attribute and per-value counts, missing rates and
 imbalance. Exit status: 0 clean, 1 errors found, 2 the files could not be
 read at all. Examples::
 
-    python tools/dataset/check.py catalog train=data/catalog/train.jsonl \
-        val=data/catalog/val.jsonl --schema data/catalog/schema.json
-    python tools/dataset/check.py fashionpedia-attr \
+    python tools/dataset_converters/check.py catalog \
+        train=data/catalog/train.jsonl val=data/catalog/val.jsonl \
+        --schema data/catalog/schema.json
+    python tools/dataset_converters/check.py fashionpedia-attr \
         train=data/fashionpedia/attributes_train2020.json \
         --img-prefix train=train
 """
 
-import argparse
 import json
 import sys
 from dataclasses import asdict
 
-from mmfashion_attr.datasets.converters import ConversionError, convert_sources
-from mmfashion_attr.datasets.converters.cli import add_format_args, prepare
 from mmfashion_attr.datasets.dataset_check import (
     IMAGE_CHECKS,
     check_conversion,
     format_report,
 )
+from tools.common.dataset_args import convert_from_args, format_parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    add_format_args(parser)
+    parser = format_parser(__doc__)
     parser.add_argument(
         '--images',
         choices=IMAGE_CHECKS,
@@ -51,13 +49,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    img_root, opts = prepare(args)
-    try:
-        conv = convert_sources(
-            args.format, args.sources, on_error='collect', **opts
-        )
-    except (ConversionError, OSError) as e:
-        print(f'error: {e}', file=sys.stderr)
+    img_root, conv = convert_from_args(args)
+    if conv is None:
         return 2
     learned = (
         [s for s in conv.splits if s != 'train']

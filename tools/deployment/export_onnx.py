@@ -1,7 +1,8 @@
 """Export a model to ONNX with one named output per attribute.
 
-    python tools/export_onnx.py CONFIG CHECKPOINT --out model.onnx \\
-        [--thresholds thresholds.json] [--opset 17] [--verify]
+    python tools/deployment/export_onnx.py CONFIG CHECKPOINT \\
+        --out model.onnx [--thresholds thresholds.json] [--opset 17] \\
+        [--verify]
 
 Input ``image``: float32 ``(batch, 3, S, S)``, BGR pixels 0..255 after the
 test pipeline's ``ResizePad`` (S from the config); the normalisation runs
@@ -9,7 +10,7 @@ inside the graph. Outputs: one ``(batch, num_values)`` tensor of sigmoid
 scores per attribute, named after it (non-word characters become ``_``).
 The schema, the output names and the thresholds are in the model's
 metadata. ``--verify`` runs the file in onnxruntime on random images and
-compares with PyTorch. Serving: docs/inference.md.
+compares with PyTorch.
 """
 
 import argparse
