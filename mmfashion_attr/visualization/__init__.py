@@ -1,4 +1,4 @@
-"""Prediction pictures, precision-recall curves and Grad-CAM (issue 4)."""
+"""Prediction pictures, precision-recall curves and Grad-CAM."""
 
 from .grad_cam import (
     AttributeGradCAM,
