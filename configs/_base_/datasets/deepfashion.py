@@ -1,7 +1,8 @@
 # DeepFashion Category and Attribute Prediction Benchmark (5 attribute types
 # + category).
-# Convert once (docs/datasets.md), which writes schema.json and the splits:
-#   python tools/dataset/convert.py deepfashion data/deepfashion \
+# Convert once (docs/en/user_guides/dataset_prepare.md), which writes
+# schema.json and the splits:
+#   python tools/dataset_converters/convert.py deepfashion data/deepfashion \
 #       --out data/deepfashion/catalog
 # Image paths (img/...) are relative to data_root.
 # The paper's pipeline, loaders and metric come from the catalog base;
