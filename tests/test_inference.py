@@ -292,7 +292,7 @@ def test_infer_cli(files, tmp_path, capsys):
         'attributes',
         'abstained',
         'not_applicable',
-    }  # docs/inference.md, JSON schema
+    }  # docs/en/user_guides/inference.md, JSON schema
     assert all(set(x) == documented for x in ok)
     assert all(
         isinstance(d['score'], float) and set(d) == {'value', 'score'}

@@ -119,9 +119,10 @@ def test_cli_with_verify(exported, tmp_path, capsys):
 
 
 def test_readme_serving_snippet_matches_extractor(exported):
-    """docs/inference.md's onnxruntime snippet, run as written."""
+    """The inference guide's onnxruntime snippet, run as written."""
     _, path, _, (cfg_path, ckpt, root) = exported
-    with open(osp.join(REPO, 'docs', 'inference.md'), encoding='utf-8') as f:
+    guide = osp.join(REPO, 'docs', 'en', 'user_guides', 'inference.md')
+    with open(guide, encoding='utf-8') as f:
         text = f.read()
     code = text.split('<!-- serving-snippet -->')[1]
     code = code.split('```python')[1].split('```')[0]
