@@ -69,9 +69,3 @@ def load_config() -> Callable[[str], Config]:
 def paper_variant_config(paper_variant: str) -> str:
     """Path of the ``configs/paper/`` config of ``paper_variant``."""
     return PAPER_CONFIG.format(paper_variant)
-
-
-@pytest.fixture
-def repo_root() -> Path:
-    """The repository's root folder."""
-    return REPO

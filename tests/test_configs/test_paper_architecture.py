@@ -33,7 +33,7 @@ PAPER_TAPS = {
     'block7e': (7, 512, 12),
 }
 TOP_CONV = (8, 1280, 12)
-CBAM_REDUCTION, CBAM_KERNEL = 16, 7  # Woo et al., sections 3.1 and 4.1
+CBAM_REDUCTION, CBAM_KERNEL = 16, 7  # Woo et al. (ECCV 2018)
 HIDDEN = 512
 WEIGHTS_NAME = 'efficientnetv2-m_3rdparty_in1k'
 
