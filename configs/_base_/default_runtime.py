@@ -19,9 +19,9 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
 )
 
-# Reliability (mmfashion_attr.engine): bad images counted per epoch, a
-# non-finite loss stops the run naming the batch's images, and model,
-# datasets and checkpoints must share one attribute schema.
+# Reliability (docs/en/advanced_guides/reliability.md): bad images counted
+# per epoch, a non-finite loss stops the run naming the batch's images, and
+# model, datasets and checkpoints must share one attribute schema.
 custom_hooks = [
     dict(type='BadImageLoggerHook'),
     dict(type='NonFiniteLossHook', on_nonfinite='raise'),
@@ -31,8 +31,7 @@ custom_hooks = [
 env_cfg = dict(
     cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # 'nccl' on GPUs; mmfashion_attr.utils.compat falls back to 'gloo' without
-    # CUDA.
+    # 'nccl' on GPUs; mmfashion_attr.compat falls back to 'gloo' without CUDA.
     dist_cfg=dict(backend='nccl'),
 )
 

@@ -3,7 +3,7 @@
 Writes ``schema.json`` and ``<split>.jsonl`` into ``--out`` (and, for
 ``fashionpedia-inst``, the garment crops under ``--out/crops/``), ready for
 ``CatalogDataset`` and the configs in ``configs/public/``. Examples
-(docs/datasets.md has one per dataset)::
+(docs/en/user_guides/dataset_prepare.md has one per dataset)::
 
     python tools/dataset_converters/convert.py fashionpedia-attr \
         train=data/fashionpedia/attributes_train2020.json \

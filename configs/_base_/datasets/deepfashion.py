@@ -1,6 +1,7 @@
 # DeepFashion Category and Attribute Prediction Benchmark (5 attribute types
 # + category).
-# Convert once, which writes schema.json and the splits:
+# Convert once (docs/en/user_guides/dataset_prepare.md), which writes
+# schema.json and the splits:
 #   python tools/dataset_converters/convert.py deepfashion data/deepfashion \
 #       --out data/deepfashion/catalog
 # Image paths (img/...) are relative to data_root.

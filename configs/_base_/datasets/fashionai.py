@@ -1,5 +1,6 @@
 # FashionAI attributes (Alibaba Tianchi 2018), one attribute per image.
-# Convert once, which writes schema.json and the splits:
+# Convert once (docs/en/user_guides/dataset_prepare.md), which writes
+# schema.json and the splits:
 #   python tools/dataset_converters/convert.py fashionai \
 #       train=data/fashionai/train1/Annotations/label.csv \
 #       train=data/fashionai/train2/Annotations/label.csv \

@@ -1,6 +1,7 @@
 # Fashionpedia / iMaterialist-2021 global attributes (the paper's six
 # supercategories).
-# Convert once, which writes schema.json and the splits:
+# Convert once (docs/en/user_guides/dataset_prepare.md), which writes
+# schema.json and the splits:
 #   python tools/dataset_converters/convert.py fashionpedia-attr \
 #       train=data/fashionpedia/attributes_train2020.json \
 #       val=data/fashionpedia/attributes_val2020.json \

@@ -1,6 +1,7 @@
 # Fashionpedia instances: one crop per main garment, category = product
 # category.
-# Convert once, which writes schema.json and the splits:
+# Convert once (docs/en/user_guides/dataset_prepare.md), which writes
+# schema.json and the splits:
 #   python tools/dataset_converters/convert.py fashionpedia-inst \
 #       train=data/fashionpedia/instances_attributes_train2020.json \
 #       val=data/fashionpedia/instances_attributes_val2020.json \

@@ -1,5 +1,5 @@
-# The embedded synthetic catalog, 128 px
-# (tools/dataset_converters/make_synthetic.py).
+# The embedded synthetic catalog (tools/dataset_converters/make_synthetic.py),
+# 128 px.
 _base_ = './catalog_384px.py'
 data_root = 'data/synthetic/'
 schema_file = data_root + 'schema.json'
@@ -11,8 +11,7 @@ train_pipeline = [
     dict(type='SafeLoadImage', on_error='skip', decode_scale=img_size),
     # Resize first, then augment at the network's size: the paper's Keras
     # generator augments the resized image, and the affine warp then costs
-    # (384 / 1000)^2 of a warp at full size
-    # (tools/analysis_tools/benchmark_pipeline.py).
+    # (384 / 1000)^2 of a warp at full size (docs/en/notes/benchmarks.md).
     dict(type='ResizePad', scale=img_size),
     dict(
         type='FashionRandomAffine',
