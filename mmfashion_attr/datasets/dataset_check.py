@@ -4,7 +4,9 @@
 Finds, for any supported format (see
 :data:`mmfashion_attr.datasets.converters.CONVERTERS`):
 
-* unreadable, missing or corrupt images (fully decoded with Pillow);
+* unreadable, missing or corrupt images (fully decoded through the
+  decoding path of training, :mod:`mmfashion_attr.utils.image_io`: what
+  training refuses, the check reports);
 * unknown ids (attribute, label, category, image ids), malformed lines;
 * duplicate records;
 * values outside a category's allowed set;
@@ -85,23 +87,24 @@ class CheckResult:
 
 
 def check_image(path: str, mode: str = 'decode') -> Optional[str]:
-    """``None`` if the image is fine, else what is wrong with it."""
+    """``None`` if the image is fine, else what is wrong with it.
+
+    ``'decode'`` reads and decodes the file as training's ``SafeLoadImage``
+    does with its defaults (regular files only, byte and pixel caps, format
+    allow-list, full decode), so the check refuses what training refuses.
+    """
     if mode == 'none':
         return None
-    if not osp.isfile(path):
+    if not osp.lexists(path) or not osp.exists(path):
         return 'missing'
     if mode == 'exists':
         return None
-    from PIL import Image, ImageFile
+    from .transforms.load_image_tolerant import BadImageError, SafeLoadImage
 
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
-        with Image.open(path) as im:
-            im.load()
-            if im.width < 1 or im.height < 1:
-                return 'empty image'
-    except Exception as e:  # PIL raises many types on corrupt files
-        return f'cannot decode ({type(e).__name__}: {e})'
+        SafeLoadImage(on_error='raise').load(path)
+    except BadImageError as e:
+        return f'cannot decode: {e.reason}'
     return None
 
 

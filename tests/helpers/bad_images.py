@@ -93,6 +93,25 @@ def _la() -> bytes:
     return save_image(Image.fromarray(a, 'LA'), 'PNG')
 
 
+def _two_frames(fmt: str, **kw) -> bytes:
+    """A two-frame file: red first, blue second (the first is used)."""
+    first = Image.new('RGB', (8, 6), RED)
+    return save_image(
+        first,
+        fmt,
+        save_all=True,
+        append_images=[Image.new('RGB', (8, 6), BLUE)],
+        **kw,
+    )
+
+
+def float_tiff() -> bytes:
+    """A 32-bit float grey TIFF (mode F), values 0.5."""
+    return save_image(
+        Image.fromarray(np.full((4, 4), 0.5, np.float32), 'F'), 'TIFF'
+    )
+
+
 def _rgb16_png() -> bytes:
     a = np.zeros((4, 4, 3), np.uint16)
     a[..., 2] = 65535  # BGR for cv2: red
@@ -185,6 +204,43 @@ def loadable_catalogue():
             np.full((3, 20000, 3), RED, np.uint8),
             0,
         ),
+        '1x60000.png': (
+            save_image(Image.new('RGB', (1, 60000), BLUE), 'PNG'),
+            np.full((60000, 1, 3), BLUE, np.uint8),
+            0,
+        ),
+        'lossless.webp': (
+            save_image(Image.new('RGB', (6, 4), RED), 'WEBP', lossless=True),
+            np.full((4, 6, 3), RED, np.uint8),
+            0,
+        ),
+        'rgb.tif': (
+            save_image(Image.new('RGB', (5, 3), BLUE), 'TIFF'),
+            np.full((3, 5, 3), BLUE, np.uint8),
+            0,
+        ),
+        'lzw.tiff': (
+            save_image(
+                Image.new('RGB', (5, 3), RED), 'TIFF', compression='tiff_lzw'
+            ),
+            np.full((3, 5, 3), RED, np.uint8),
+            0,
+        ),
+        'anim.gif': (
+            _two_frames('GIF', duration=10),
+            np.full((6, 8, 3), RED, np.uint8),
+            0,
+        ),
+        'camera.jpg': (  # MPO: a JPEG with a second picture
+            _two_frames('MPO', quality=100),
+            np.full((6, 8, 3), RED, np.uint8),
+            2,
+        ),
+        'bitmap.bmp': (
+            save_image(Image.new('RGB', (3, 2), BLUE), 'BMP'),
+            np.full((2, 3, 3), BLUE, np.uint8),
+            0,
+        ),
     }
 
 
@@ -213,6 +269,17 @@ def bad_catalogue():
         'bomb.png': (bomb_png(30000, 30000), 'decompression bomb'),
         # above our max_pixels default, below Pillow's own error limit
         'bomb_100mp.png': (bomb_png(10000, 10000), 'max_pixels'),
+        'float.tif': (float_tiff(), 'floating-point'),
+        # formats outside the allow-list, recognised by their magic bytes
+        'eps.jpg': (
+            b'%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n',
+            'PostScript / EPS',
+        ),
+        'pdf.png': (b'%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n', 'PDF'),
+        'jp2.jpg': (
+            b'\x00\x00\x00\x0cjP  \r\n\x87\n' + b'\x00' * 40,
+            'JPEG 2000',
+        ),
     }
 
 

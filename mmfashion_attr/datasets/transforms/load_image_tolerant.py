@@ -13,23 +13,26 @@ raises, skips (training) or marks (validation, test, inference).
 
 from __future__ import annotations
 
-import io
-import warnings
-from typing import List, Optional, Sequence, Tuple, Union
+import os
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmengine import fileio
 from mmengine.logging import print_log
 from mmpretrain.registry import TRANSFORMS
-from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ...utils.image_io import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    array_to_bgr,
+    decode_image,
+    jpeg_reduction,
+    pil_to_rgb,
+    read_image_file,
+)
 
 ON_ERROR = ('raise', 'skip', 'mark')
-#: Pillow's own default ``Image.MAX_IMAGE_PIXELS`` (about 89.5 MP).
-DEFAULT_MAX_PIXELS = 89_478_485
-_HIGH_BIT = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I')
-_ALPHA = ('RGBA', 'LA', 'PA', 'RGBa', 'La')
 
 
 class BadImageError(ValueError):
@@ -40,144 +43,28 @@ class BadImageError(ValueError):
         super().__init__(f'{path}: {reason}')
 
 
-def _to_uint8(arr: np.ndarray, mode: str) -> np.ndarray:
-    """8-bit version of a high bit depth or float single-channel image."""
-    if mode.startswith('I;16') or (mode == 'I' and arr.max(initial=0) > 255):
-        # 16-bit range onto 8 bits: 65535 -> 255 (like cv2 IMREAD_COLOR)
-        arr = (arr.astype(np.float64) / 257.0).round()
-    return np.clip(arr, 0, 255).astype(np.uint8)
-
-
-def _composite(
-    rgba: np.ndarray, background: Tuple[int, int, int]
-) -> np.ndarray:
-    """Alpha-composite ``(H, W, 4)`` uint8 RGBA onto a solid background."""
-    rgb = rgba[..., :3].astype(np.uint32)
-    alpha = rgba[..., 3:].astype(np.uint32)
-    bg = np.asarray(background, dtype=np.uint32)
-    out = (rgb * alpha + bg * (255 - alpha) + 127) // 255
-    return out.astype(np.uint8)
-
-
-def jpeg_reduction(w: int, h: int, decode_scale: Optional[int]) -> int:
-    """The largest libjpeg DCT reduction (1, 2, 4 or 8) that keeps the
-    longer side at least ``decode_scale`` pixels."""
-    k = 1
-    while decode_scale and k < 8 and max(w, h) / (2 * k) >= decode_scale:
-        k *= 2
-    return k
-
-
-def decode_image(
-    data: bytes,
-    max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
-    min_size: int = 1,
-    background: Tuple[int, int, int] = (255, 255, 255),
-    exif_transpose: bool = True,
-    decode_scale: Optional[int] = None,
-    info: Optional[dict] = None,
-) -> np.ndarray:
-    """Decode image bytes to an ``(H, W, 3)`` uint8 **RGB** array.
-
-    Args:
-        data: The file's bytes.
-        max_pixels: Refuse images with more pixels than this, checked on
-            the header before anything is decoded (decompression bombs).
-            None disables the check (Pillow's own guard at twice its
-            ``MAX_IMAGE_PIXELS`` still applies).
-        min_size: Refuse images whose shorter side is below this.
-        background: RGB colour transparent pixels are composited onto.
-        exif_transpose: Apply the EXIF orientation tag.
-        decode_scale: JPEG only: decode at 1/2, 1/4 or 1/8 of the size
-            (libjpeg DCT scaling, much faster on large photos) as long as
-            the longer side stays at least this many pixels. None: full
-            size. The size checks use the full size.
-        info: If given, receives ``size`` = the full ``(h, w)`` as stored
-            (before EXIF rotation) and ``reduction`` = the factor used.
-
-    Returns:
-        The RGB image.
-
-    Raises:
-        ValueError: With the reason, for any file that cannot be used.
-    """
-    if not data:
-        raise ValueError('empty file (0 bytes)')
-    try:
-        with warnings.catch_warnings():
-            # our own max_pixels check below replaces Pillow's warning
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise ValueError(
-            f'not an image (unrecognised format, {len(data)} bytes, '
-            f'starts with {data[:8]!r})'
-        ) from None
-    except Image.DecompressionBombError as e:
-        raise ValueError(
-            f'decompression bomb refused by Pillow: {e}'
-        ) from None
-    except Exception as e:  # corrupt header
-        raise ValueError(f'corrupt header ({type(e).__name__}: {e})') from None
-    w, h = img.size
-    if max_pixels is not None and w * h > max_pixels:
-        raise ValueError(
-            f'{w}x{h} = {w * h} pixels exceeds max_pixels={max_pixels} '
-            '(decompression bomb guard; not decoded)'
-        )
-    if min(w, h) < min_size:
-        raise ValueError(f'{w}x{h} is smaller than min_size={min_size}')
-    k = jpeg_reduction(w, h, decode_scale) if img.format == 'JPEG' else 1
-    if k > 1:
-        img.draft(None, (-(-w // k), -(-h // k)))
-    if info is not None:
-        info.update(size=(h, w), reduction=k)
-    try:
-        img.load()  # truncated data raises here (LOAD_TRUNCATED_IMAGES off)
-    except Exception as e:
-        raise ValueError(
-            f'truncated or corrupt {img.format or "image"} data '
-            f'({type(e).__name__}: {e})'
-        ) from None
-    if exif_transpose:
-        try:
-            img = ImageOps.exif_transpose(img)
-        except Exception:  # malformed EXIF: keep the stored orientation
-            pass
-    mode = img.mode
-    try:
-        if mode in _HIGH_BIT or mode == 'F':
-            gray = _to_uint8(np.asarray(img), mode)
-            rgb = np.repeat(gray[..., None], 3, axis=2)
-        elif mode in _ALPHA or 'transparency' in img.info:
-            rgb = _composite(np.asarray(img.convert('RGBA')), background)
-        else:  # 1, L, P, RGB, CMYK, YCbCr, LAB, ...
-            rgb = np.asarray(img.convert('RGB'))
-    except Exception as e:
-        raise ValueError(
-            f'cannot convert mode {mode!r} to RGB ({type(e).__name__}: {e})'
-        ) from None
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise ValueError(f'unexpected decoded array {rgb.shape} {rgb.dtype}')
-    return rgb
-
-
 @TRANSFORMS.register_module()
 class SafeLoadImage(BaseTransform):
     """Load an image tolerantly; raise, skip or mark files that cannot be
     used.
 
     A drop-in for mmcv's ``LoadImageFromFile`` (same output: ``img`` as
-    ``(H, W, 3)`` uint8 BGR, ``img_shape``, ``ori_shape``) that decodes with
-    Pillow and
+    ``(H, W, 3)`` uint8 BGR, ``img_shape``, ``ori_shape``) that reads and
+    decodes through :mod:`mmfashion_attr.utils.image_io`, the package's one
+    decoding path (inference and the dataset checker use it too):
 
-    * applies the EXIF orientation;
-    * converts CMYK, palette, grayscale, 16-bit and float images to 8-bit
-      colour; transparent pixels (RGBA, LA, palette or ``tRNS``
-      transparency) are composited onto ``background`` (white) instead of
-      showing whatever colour the seller's tool left under them;
+    * reads regular files only (a FIFO, a device or a link to one is
+      refused before it is opened) of at most ``max_bytes`` bytes;
+    * decodes only JPEG, PNG, WebP, BMP, TIFF and GIF (first frame),
+      detected from the magic bytes (PostScript / EPS, PDF and other
+      formats never reach a decoder);
     * refuses, without decoding, images of more than ``max_pixels`` pixels
       (decompression bombs) and images smaller than ``min_size``;
+    * applies the EXIF orientation; converts CMYK, palette, grayscale and
+      16-bit images to 8-bit colour; composites transparent pixels (RGBA,
+      LA, palette or ``tRNS`` transparency) onto ``background`` (white)
+      instead of showing whatever colour the seller's tool left under
+      them; refuses floating-point images (no defined 0-255 range);
     * refuses zero-byte, truncated, corrupt and non-image files (Pillow's
       ``LOAD_TRUNCATED_IMAGES`` stays off; nothing process-wide is changed).
 
@@ -192,12 +79,11 @@ class SafeLoadImage(BaseTransform):
       :class:`~mmfashion_attr.engine.BadImageLoggerHook` counts them per
       epoch across dataloader workers and ranks. A test-mode dataset
       cannot skip (mmengine raises on None), use ``'mark'`` there;
-    * ``'mark'`` (validation, test, inference): the sample keeps its place
-      (the dataset size does not change), with a ``placeholder_size`` image
-      of the ``background`` colour, ``load_error`` set to the reason and
+    * ``'mark'`` (validation, test): the sample keeps its place (the
+      dataset size does not change), with a ``placeholder_size`` image of
+      the ``background`` colour, ``load_error`` set to the reason and
       ``gt_attr_mask`` zeroed, so the sample is unlabelled: no loss, and
-      :class:`AttributeMetric` counts none of its entries. Inference code
-      reports ``data_sample.load_error`` as the error entry of the image.
+      :class:`AttributeMetric` counts none of its entries.
 
     ``skipped_images`` and ``load_error`` reach the ``DataSample``'s
     metainfo when they are among ``PackAttrInputs``'s ``meta_keys``.
@@ -214,6 +100,8 @@ class SafeLoadImage(BaseTransform):
         on_error: ``'skip'`` (default), ``'raise'`` or ``'mark'``.
         max_pixels: Decompression bomb guard, checked on the header.
             Defaults to Pillow's default limit (89,478,485). None: off.
+        max_bytes: Largest file read, in bytes. Defaults to 512 MiB.
+            None: no limit.
         min_size: Smallest accepted shorter side in pixels. Defaults to 1.
         background: RGB colour for transparent pixels and placeholders.
         exif_transpose: Apply the EXIF orientation. Defaults to True.
@@ -229,6 +117,7 @@ class SafeLoadImage(BaseTransform):
         self,
         on_error: str = 'skip',
         max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+        max_bytes: Optional[int] = DEFAULT_MAX_BYTES,
         min_size: int = 1,
         background: Union[int, Sequence[int]] = (255, 255, 255),
         exif_transpose: bool = True,
@@ -259,6 +148,7 @@ class SafeLoadImage(BaseTransform):
             )
         self.on_error = on_error
         self.max_pixels = None if max_pixels is None else int(max_pixels)
+        self.max_bytes = None if max_bytes is None else int(max_bytes)
         self.min_size = int(min_size)
         self.background = background
         self.exif_transpose = exif_transpose
@@ -273,28 +163,22 @@ class SafeLoadImage(BaseTransform):
         self.num_failed = 0
         self._pending: List[str] = []
 
-    def load(self, path: str, info: Optional[dict] = None) -> np.ndarray:
-        """The image at ``path`` as ``img`` is stored; raise
-        :class:`BadImageError` if it cannot be used. ``info`` receives the
-        full size and the JPEG reduction (see :func:`decode_image`)."""
-        try:
-            data = fileio.get(path, backend_args=self.backend_args)
-        except Exception as e:
-            raise BadImageError(
-                path, f'cannot read ({type(e).__name__}: {e})'
-            ) from None
-        try:
-            rgb = decode_image(
-                data,
-                max_pixels=self.max_pixels,
-                min_size=self.min_size,
-                background=self.background,
-                exif_transpose=self.exif_transpose,
-                decode_scale=self.decode_scale,
-                info=info,
-            )
-        except ValueError as e:
-            raise BadImageError(path, str(e)) from None
+    # ------------------------------------------------------------ loading
+    def decode(self, data: bytes, info: Optional[dict] = None) -> np.ndarray:
+        """Encoded image bytes as ``img`` is stored (channel order, dtype);
+        ``ValueError`` with the reason if they cannot be used."""
+        rgb = decode_image(
+            data,
+            max_pixels=self.max_pixels,
+            min_size=self.min_size,
+            background=self.background,
+            exif_transpose=self.exif_transpose,
+            decode_scale=self.decode_scale,
+            info=info,
+        )
+        return self._from_rgb(rgb)
+
+    def _from_rgb(self, rgb: np.ndarray) -> np.ndarray:
         # cv2's conversion: 50x faster than copying the reversed view
         img = (
             cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
@@ -303,6 +187,92 @@ class SafeLoadImage(BaseTransform):
         )
         return img.astype(np.float32) if self.to_float32 else img
 
+    def load(self, path: str, info: Optional[dict] = None) -> np.ndarray:
+        """The image at ``path`` as ``img`` is stored; raise
+        :class:`BadImageError` if it cannot be used. ``info`` receives the
+        full size and the JPEG reduction (see :func:`decode_image`)."""
+        try:
+            data = read_image_file(path, self.max_bytes, self.backend_args)
+        except FileNotFoundError:
+            raise BadImageError(path, 'cannot read: no such file') from None
+        except ValueError as e:
+            raise BadImageError(path, str(e)) from None
+        except Exception as e:
+            raise BadImageError(
+                path, f'cannot read ({type(e).__name__}: {e})'
+            ) from None
+        try:
+            return self.decode(data, info)
+        except ValueError as e:
+            raise BadImageError(path, str(e)) from None
+
+    def load_input(
+        self, item: Any, name: Optional[str] = None
+    ) -> Tuple[np.ndarray, Tuple[int, int]]:
+        """Any input of inference as ``img`` is stored, through the same
+        checks and conversions as a file.
+
+        Args:
+            item: A path (or mmengine URI), encoded image bytes, a
+                ``PIL.Image`` (converted as its file would be: EXIF
+                orientation, transparency on ``background``) or an array in
+                OpenCV's conventions (``H x W`` grey, ``H x W x 3`` BGR,
+                ``H x W x 4`` BGRA composited on ``background``; uint8 or
+                uint16).
+            name: What the error calls the input. Defaults to the path, or
+                the input's type.
+
+        Returns:
+            ``(img, ori_shape)``: ``ori_shape`` is the full stored size
+            when a JPEG was decoded at a reduced size.
+
+        Raises:
+            BadImageError: The input cannot be used (with the reason).
+            TypeError: Unsupported input type.
+        """
+        if isinstance(item, (str, os.PathLike)):
+            path = os.fspath(item)
+            info: dict = {}
+            img = self.load(path, info)
+            full = info['size'] if info.get('reduction', 1) > 1 else None
+            return img, full or img.shape[:2]
+        name = name or f'<{type(item).__name__}>'
+        try:
+            if isinstance(item, (bytes, bytearray, memoryview)):
+                info = {}
+                img = self.decode(bytes(item), info)
+                full = info['size'] if info.get('reduction', 1) > 1 else None
+                return img, full or img.shape[:2]
+            if type(item).__module__.startswith('PIL.'):
+                img = self._from_rgb(
+                    pil_to_rgb(
+                        item,
+                        max_pixels=self.max_pixels,
+                        min_size=self.min_size,
+                        background=self.background,
+                        exif_transpose=self.exif_transpose,
+                    )
+                )
+                return img, img.shape[:2]
+            if isinstance(item, np.ndarray):
+                bgr = array_to_bgr(
+                    item,
+                    max_pixels=self.max_pixels,
+                    min_size=self.min_size,
+                    background=self.background,
+                )
+                img = (
+                    bgr
+                    if self.channel_order == 'bgr'
+                    else np.ascontiguousarray(bgr[..., ::-1])
+                )
+                img = img.astype(np.float32) if self.to_float32 else img
+                return img, img.shape[:2]
+        except ValueError as e:
+            raise BadImageError(name, str(e)) from None
+        raise TypeError(f'unsupported input type {type(item).__name__}')
+
+    # ---------------------------------------------------------- transform
     def _set_image(
         self, results: dict, img: np.ndarray, ori_shape: Optional[tuple] = None
     ) -> dict:
@@ -315,16 +285,14 @@ class SafeLoadImage(BaseTransform):
         path = results.get('img_path')
         if path is None and isinstance(results.get('img'), np.ndarray):
             return self._set_image(results, results['img'])  # in memory
-        info: dict = {}
         try:
-            img = self.load(str(path), info)
+            img, ori_shape = self.load_input(str(path))
         except BadImageError as e:
             return self._refuse(results, e)
         if self._pending:
             results['skipped_images'] = self._pending
             self._pending = []
-        full = info['size'] if info.get('reduction', 1) > 1 else None
-        return self._set_image(results, img, full)
+        return self._set_image(results, img, ori_shape)
 
     def _refuse(self, results: dict, err: BadImageError) -> Optional[dict]:
         self.num_failed += 1
@@ -332,8 +300,11 @@ class SafeLoadImage(BaseTransform):
             raise err
         if self.num_failed <= self.log_first:
             action = 'skipped' if self.on_error == 'skip' else 'marked'
+            # numbered: mmengine's logger drops a repeated identical warning
             print_log(
-                f'SafeLoadImage: {action} {err}', logger='current', level=30
+                f'SafeLoadImage: {action} #{self.num_failed} {err}',
+                logger='current',
+                level=30,
             )
         if self.on_error == 'skip':
             self._pending.append(str(err))
@@ -355,8 +326,11 @@ class SafeLoadImage(BaseTransform):
     def __repr__(self) -> str:
         return (
             f'{self.__class__.__name__}(on_error={self.on_error!r}, '
-            f'max_pixels={self.max_pixels}, min_size={self.min_size}, '
-            f'background={self.background}, '
+            f'max_pixels={self.max_pixels}, max_bytes={self.max_bytes}, '
+            f'min_size={self.min_size}, background={self.background}, '
             f'channel_order={self.channel_order!r}, '
             f'decode_scale={self.decode_scale})'
         )
+
+
+__all__ = ['BadImageError', 'SafeLoadImage', 'decode_image', 'jpeg_reduction']

@@ -32,7 +32,9 @@ class BadImageLoggerHook(Hook):
       (e.g. a storage mount went away) instead of training on what is left;
     * validation and test (``on_error='mark'``): the samples with
       ``load_error`` (kept in the dataset, unlabelled), logged after each
-      evaluation.
+      evaluation. Each message names the evaluation (``val #3, epoch 3``):
+      mmengine's logger drops a warning identical to an earlier one, so
+      the same failures must not give the same text twice.
 
     A file refused again when the dataset's refetch draws it a second time
     is counted again; ``distinct`` in the log counts files once.
@@ -54,6 +56,7 @@ class BadImageLoggerHook(Hook):
         self.max_examples = int(max_examples)
         self.max_gathered = 10000  # per rank, for the distinct count
         self.history: List[dict] = []  # one entry per finished epoch/eval
+        self._evaluations = 0
         self._reset('train')
         self._reset('val')
 
@@ -145,6 +148,7 @@ class BadImageLoggerHook(Hook):
 
     def _log_eval(self, runner, phase: str) -> None:
         failed, total, examples, distinct = self._reduce('val')
+        self._evaluations += 1
         self.history.append(
             dict(
                 phase=phase,
@@ -156,8 +160,9 @@ class BadImageLoggerHook(Hook):
         )
         if failed:
             runner.logger.warning(
-                f'{phase}: {failed} of {total} images could not be loaded '
-                'and were left out of the metric (unlabelled placeholder); '
+                f'{phase} #{self._evaluations} (epoch {runner.epoch}): '
+                f'{failed} of {total} images could not be loaded and were '
+                'left out of the metric (unlabelled placeholder); '
                 f'examples: {examples}'
             )
 
