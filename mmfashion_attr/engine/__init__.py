@@ -1,8 +1,9 @@
 """Training-time reliability: hooks and an exactly resumable loop.
 
 Importing registers, into mmpretrain's registries, ``BadImageLoggerHook``,
-``NonFiniteLossHook``, ``SchemaCheckHook``,
-``ResumableEpochBasedTrainLoop``, ``ResumableSampler`` and
+``CheckpointIntegrityHook``, ``NonFiniteLossHook``, ``NonFiniteStateHook``,
+``SchemaCheckHook``, ``ResumableEpochBasedTrainLoop``, ``ResumableSampler``
+and
 ``SafeLoadImage`` (the configs' ``custom_hooks``, see
 ``configs/_base_/default_runtime.py``).
 """

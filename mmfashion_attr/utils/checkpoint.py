@@ -18,6 +18,11 @@ Everything this package reads that is a pickle goes through this module:
 * :func:`load_pickle_safely` - plain pickles that are not ``torch.save``
   archives (the ``DumpResults`` file of ``tools/test.py --out``), read by
   an unpickler that resolves only allow-listed globals.
+* :func:`verify_checkpoint_archive` - a ``torch.save`` file is a zip
+  archive with a CRC-32 per member; every member is read and checked
+  before a checkpoint is loaded (torch itself does not check them, so a
+  flipped bit would load silently), and a truncated file is named as such
+  instead of torch's "failed finding central directory".
 
 The allow-list (:func:`checkpoint_globals` plus :data:`TENSOR_PICKLE_GLOBALS`)
 holds exactly the types an mmengine 0.10.7 training checkpoint and a
@@ -35,7 +40,8 @@ import io
 import os
 import pickle
 import re
-from typing import Any, FrozenSet, List, Union
+import zipfile
+from typing import IO, Any, FrozenSet, List, Union
 
 import torch
 
@@ -77,9 +83,23 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
             'comes from, convert it once in a throw-away environment to a '
             "plain {'state_dict': ...} checkpoint, or allow exactly these "
             'classes with torch.serialization.add_safe_globals([...]). Do '
-            'not set TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD or pass '
-            'weights_only=False.'
+            'not switch the protection off '
+            '(TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD).'
         )
+
+
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint file whose bytes are not what ``torch.save`` wrote
+    (truncated, a member failing its CRC check, empty).
+
+    Attributes:
+        source: The file.
+        problem: What is wrong.
+    """
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.source, self.problem = source, problem
+        super().__init__(f'{source}: corrupt checkpoint: {problem}')
 
 
 # ---------------------------------------------------------------------------
@@ -186,6 +206,67 @@ def allow_checkpoint_globals() -> list:
 
 
 # ---------------------------------------------------------------------------
+# Integrity
+# ---------------------------------------------------------------------------
+_ZIP_MAGIC = b'PK\x03\x04'
+
+
+def verify_checkpoint_archive(
+    f: Union[str, os.PathLike, IO[bytes]], source: str = ''
+) -> bool:
+    """Check that a ``torch.save`` file is intact: every member of its zip
+    archive is read and its CRC-32 compared (``zipfile.testzip``).
+
+    Args:
+        f: A path or a seekable binary file object (left at offset 0).
+        source: The name for messages. Defaults to the path.
+
+    Returns:
+        True when verified; False for a file in torch's legacy (non-zip)
+        format, which carries no checksums.
+
+    Raises:
+        CorruptCheckpointError: Empty, truncated, or a member whose bytes
+            changed since it was written.
+    """
+    source = source or (
+        os.fspath(f) if isinstance(f, (str, os.PathLike)) else 'checkpoint'
+    )
+    if isinstance(f, (str, os.PathLike)):
+        with open(f, 'rb') as fh:
+            return verify_checkpoint_archive(fh, source)
+    f.seek(0)
+    head = f.read(4)
+    f.seek(0)
+    if not head:
+        raise CorruptCheckpointError(source, 'empty file (0 bytes)')
+    if head != _ZIP_MAGIC:
+        return False  # legacy pickle format: no checksums to verify
+    try:
+        with zipfile.ZipFile(f) as archive:
+            bad = archive.testzip()
+    except zipfile.BadZipFile as e:
+        raise CorruptCheckpointError(
+            source,
+            f'not a complete zip archive ({e}); the file was probably '
+            'truncated while it was written',
+        ) from None
+    except (OSError, EOFError, ValueError) as e:
+        raise CorruptCheckpointError(
+            source, f'unreadable archive ({type(e).__name__}: {e})'
+        ) from None
+    finally:
+        f.seek(0)
+    if bad is not None:
+        raise CorruptCheckpointError(
+            source,
+            f'member {bad!r} fails its CRC check: its bytes changed after '
+            'it was written (disk or transfer corruption)',
+        )
+    return True
+
+
+# ---------------------------------------------------------------------------
 # The loader
 # ---------------------------------------------------------------------------
 def _refused_globals(f, err: Exception) -> List[str]:
@@ -208,11 +289,14 @@ def _refused_globals(f, err: Exception) -> List[str]:
 def _refusal(source: str, f, err: pickle.UnpicklingError):
     if isinstance(err, UnsafeCheckpointError):
         return err
-    detail = (
-        str(err).strip().splitlines()[-1]
-        if str(err).strip()
-        else type(err).__name__
-    )
+    # torch's message advises re-running without the protection: only the
+    # line naming what was refused is kept
+    lines = [
+        ln.strip()
+        for ln in str(err).splitlines()
+        if 'GLOBAL' in ln or 'Unsupported' in ln
+    ]
+    detail = lines[0] if lines else 'refused by the weights_only unpickler'
     if 'refusing getattr' in str(err):  # history_buffer_getattr's refusal
         detail = str(err)
     return UnsafeCheckpointError(source, _refused_globals(f, err), detail)
@@ -221,7 +305,8 @@ def _refusal(source: str, f, err: pickle.UnpicklingError):
 def load_checkpoint_safely(
     f: Union[str, os.PathLike, io.IOBase], map_location: Any = 'cpu'
 ) -> Any:
-    """``torch.load(f, map_location, weights_only=True)`` with a clear error.
+    """``torch.load(f, map_location, weights_only=True)`` with a clear error,
+    after :func:`verify_checkpoint_archive`.
 
     The one checkpoint loader of the package: inference, export and
     mmengine's ``load_checkpoint`` / ``load_from`` / ``--resume`` (once
@@ -235,6 +320,7 @@ def load_checkpoint_safely(
     Raises:
         UnsafeCheckpointError: The file holds objects outside the
             allow-list (a ``pickle.UnpicklingError``).
+        CorruptCheckpointError: Empty, truncated or failing a CRC check.
         FileNotFoundError: No such local file.
     """
     if isinstance(f, (str, os.PathLike)):
@@ -249,6 +335,10 @@ def load_checkpoint_safely(
                 raise FileNotFoundError(f'{f} can not be found.')
     else:
         source = getattr(f, 'name', '<file object>')
+    if isinstance(f, (str, os.PathLike)) or (
+        hasattr(f, 'seek') and hasattr(f, 'read')
+    ):
+        verify_checkpoint_archive(f, str(source))
     try:
         return torch.load(f, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -386,6 +476,7 @@ def safe_loaders_installed() -> bool:
 
 
 __all__ = [
+    'CorruptCheckpointError',
     'TENSOR_PICKLE_GLOBALS',
     'UnsafeCheckpointError',
     'allow_checkpoint_globals',
@@ -398,4 +489,5 @@ __all__ = [
     'load_pickle_safely',
     'load_url_weights_only',
     'safe_loaders_installed',
+    'verify_checkpoint_archive',
 ]
