@@ -14,6 +14,7 @@ from .catalog_format import (
     CatalogFormatError,
     CatalogReadReport,
     EncodedRecord,
+    image_identity,
     read_catalog,
 )
 
@@ -34,7 +35,9 @@ class CatalogDataset(BaseDataset):
         data_prefix: ``dict(img_path=...)``: folder the records' image paths
             are relative to. Defaults to ``data_root``.
         on_error: ``raise`` (default) stops at the first malformed record
-            with its file and line; ``skip`` drops and counts them.
+            with its file and line; ``skip`` drops and counts them. Two
+            records of the same image file (relative and absolute path, or
+            through a linked folder) are duplicates.
         pipeline: Data transforms.
         test_mode: Whether this is a test/val set.
         **kwargs: Passed to :class:`mmengine.dataset.BaseDataset`.
@@ -85,9 +88,15 @@ class CatalogDataset(BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         records, report = read_catalog(
-            self.ann_file, self.schema, on_error=self.on_error
+            self.ann_file,
+            self.schema,
+            on_error=self.on_error,
+            image_key=image_identity(self._image_prefix()),
         )
         return self.to_data_list(records, report)
+
+    def _image_prefix(self) -> str:
+        return self.data_prefix.get('img_path', '') or self.data_root
 
     def to_data_list(
         self, records: List[EncodedRecord], report: CatalogReadReport
@@ -120,7 +129,7 @@ class CatalogDataset(BaseDataset):
             raise CatalogFormatError(
                 report.path, 0, f'no usable records{skipped}'
             )
-        prefix = self.data_prefix.get('img_path', '') or self.data_root
+        prefix = self._image_prefix()
         data_list = []
         for rec in records:
             img = rec.img_path

@@ -30,12 +30,22 @@ category are counted by the reader; the model masks them out of the loss.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import (
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    Union,
+)
 
 import numpy as np
 
@@ -49,6 +59,14 @@ CSV_FIXED_COLUMNS = ('img_path', 'category', 'id')
 # utf-8-sig: the byte order mark that Excel and some exporters put at the
 # start of a UTF-8 file is not part of the first key / column name
 ENCODING = 'utf-8-sig'
+# Byte order marks of encodings that are not UTF-8 (longest first).
+_OTHER_BOMS = (
+    (codecs.BOM_UTF32_LE, 'UTF-32 LE'),
+    (codecs.BOM_UTF32_BE, 'UTF-32 BE'),
+    (codecs.BOM_UTF16_LE, 'UTF-16 LE'),
+    (codecs.BOM_UTF16_BE, 'UTF-16 BE'),
+)
+_SAVE_AS_UTF8 = 'save it as UTF-8 (Excel: "CSV UTF-8")'
 
 
 class CatalogFormatError(ValueError):
@@ -95,6 +113,65 @@ def iter_raw_records(
         )
 
 
+def _not_utf8(raw: bytes, err: UnicodeDecodeError) -> str:
+    """What is wrong with a line that is not UTF-8, and its likely
+    encoding (the line's content is not quoted)."""
+    column = len(raw[: err.start].decode('utf-8', 'replace')) + 1
+    try:
+        raw.decode('cp1252')
+        likely = 'Windows-1252 (cp1252, Excel on Windows) or latin-1'
+    except UnicodeDecodeError:
+        likely = 'latin-1 (ISO-8859-1) or another 8-bit encoding'
+    return (
+        f'not valid UTF-8 (byte 0x{raw[err.start]:02x} at column '
+        f'{column}); the file is likely {likely}: {_SAVE_AS_UTF8}'
+    )
+
+
+def iter_text_lines(path: str) -> Iterator[Tuple[int, Union[str, Exception]]]:
+    """``(line_number, text)`` of a UTF-8 text file, or a
+    :class:`CatalogFormatError` in place of a line that is not UTF-8.
+
+    A UTF-8 byte order mark is dropped. A file in UTF-16 or UTF-32 (with a
+    byte order mark, or NUL bytes that give it away) cannot be read line by
+    line and raises on line 1; a line in another 8-bit encoding (cp1252
+    from Excel, latin-1) is reported with the byte, the column and the
+    likely encoding, so that ``on_error='skip'`` can drop it.
+
+    Raises:
+        CatalogFormatError: The file is UTF-16 or UTF-32.
+    """
+    with open(path, 'rb') as f:
+        for lineno, raw in enumerate(f, 1):
+            if lineno == 1:
+                for bom, name in _OTHER_BOMS:
+                    if raw.startswith(bom):
+                        raise CatalogFormatError(
+                            path,
+                            1,
+                            f'the file is encoded as {name} (byte order '
+                            f'mark), not UTF-8: {_SAVE_AS_UTF8}',
+                        )
+                if raw.startswith(codecs.BOM_UTF8):
+                    raw = raw[len(codecs.BOM_UTF8) :]
+            if b'\x00' in raw:
+                problem = (
+                    'NUL bytes: the file looks like UTF-16 or UTF-32 '
+                    f'without a byte order mark, not UTF-8: {_SAVE_AS_UTF8}'
+                )
+                if lineno == 1:
+                    raise CatalogFormatError(path, 1, problem)
+                yield lineno, CatalogFormatError(path, lineno, problem)
+                continue
+            try:
+                yield lineno, raw.decode('utf-8')
+            except UnicodeDecodeError as e:
+                yield (
+                    lineno,
+                    CatalogFormatError(path, lineno, _not_utf8(raw, e)),
+                )
+
+
 class _DuplicateKey(ValueError):
     pass
 
@@ -111,36 +188,43 @@ def _unique_keys(pairs: list) -> dict:
 
 
 def _iter_jsonl(path: str) -> Iterator[Tuple[int, dict]]:
-    with open(path, encoding=ENCODING) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line, object_pairs_hook=_unique_keys)
-            except json.JSONDecodeError as e:
-                rec = CatalogFormatError(
-                    path, lineno, f'invalid JSON ({e.msg})'
-                )
-            except _DuplicateKey as e:
-                rec = CatalogFormatError(
-                    path,
-                    lineno,
-                    f'key {e.args[0]!r} appears twice in one object '
-                    '(JSON would keep only the last)',
-                )
-            if not isinstance(rec, (dict, CatalogFormatError)):
-                rec = CatalogFormatError(
-                    path, lineno, 'a record must be a JSON object'
-                )
-            yield lineno, rec
+    for lineno, line in iter_text_lines(path):
+        if isinstance(line, CatalogFormatError):
+            yield lineno, line
+            continue
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line, object_pairs_hook=_unique_keys)
+        except json.JSONDecodeError as e:
+            rec = CatalogFormatError(path, lineno, f'invalid JSON ({e.msg})')
+        except _DuplicateKey as e:
+            rec = CatalogFormatError(
+                path,
+                lineno,
+                f'key {e.args[0]!r} appears twice in one object '
+                '(JSON would keep only the last)',
+            )
+        if not isinstance(rec, (dict, CatalogFormatError)):
+            rec = CatalogFormatError(
+                path, lineno, 'a record must be a JSON object'
+            )
+        yield lineno, rec
 
 
 def _iter_csv(
     path: str, schema: Optional[AttributeSchema] = None
 ) -> Iterator[Tuple[int, dict]]:
-    with open(path, encoding=ENCODING, newline='') as f:
-        text = f.read()
-    reader = csv.reader(io.StringIO(text))
+    lines: List[str] = []
+    undecodable: List[Tuple[int, CatalogFormatError]] = []
+    for lineno, line in iter_text_lines(path):
+        if isinstance(line, CatalogFormatError):
+            if lineno == 1:  # the header: always an error
+                raise line
+            undecodable.append((lineno, line))
+            line = '\n'  # keeps the line numbers of the rows after it
+        lines.append(line)
+    reader = csv.reader(io.StringIO(''.join(lines), newline=''))
     try:
         header = next(reader)
     except StopIteration:
@@ -166,8 +250,11 @@ def _iter_csv(
                 f'columns {unknown} are not attributes of the schema '
                 f'({schema.source}); the schema has {schema.names}',
             )
+    undecodable.reverse()
     for row in reader:
         lineno = reader.line_num
+        while undecodable and undecodable[-1][0] <= lineno:
+            yield undecodable.pop()
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
@@ -193,6 +280,8 @@ def _iter_csv(
                     v.strip() for v in cell.split(CSV_SEPARATOR)
                 ]
         yield lineno, rec
+    while undecodable:
+        yield undecodable.pop()
 
 
 def encode_record(
@@ -298,6 +387,7 @@ def read_catalog(
     schema: AttributeSchema,
     on_error: str = 'raise',
     max_errors_kept: int = 50,
+    image_key: Optional[Callable[[str], str]] = None,
 ) -> Tuple[List[EncodedRecord], CatalogReadReport]:
     """Read and encode a whole catalog file.
 
@@ -308,11 +398,41 @@ def read_catalog(
             file and line); ``skip`` drops malformed records and counts them
             in the report.
         max_errors_kept: How many error messages the report keeps.
+        image_key: Maps a record's ``img_path`` to the identity of the
+            image file; two records with the same key are duplicates.
+            Defaults to the normalised path (``img/a.jpg`` =
+            ``./img/a.jpg``); :class:`CatalogDataset` resolves it against
+            its image folder and links (:func:`image_identity`).
     """
     items = (
         (path, lineno, rec) for lineno, rec in iter_raw_records(path, schema)
     )
-    return encode_records(schema, items, path, on_error, max_errors_kept)
+    return encode_records(
+        schema, items, path, on_error, max_errors_kept, image_key
+    )
+
+
+def image_identity(prefix: str = '') -> Callable[[str], str]:
+    """An ``image_key`` for :func:`read_catalog`: the absolute path of an
+    image with its folder's links resolved, so that a relative and an
+    absolute path, or a path through a linked folder, are the same image.
+
+    Only folders are resolved (``os.path.realpath``, once per folder), not
+    every file: cheap on millions of records.
+
+    Args:
+        prefix: The folder relative image paths are relative to.
+    """
+    folders: Dict[str, str] = {}
+
+    def key(img_path: str) -> str:
+        full = os.path.abspath(os.path.join(prefix, img_path))
+        folder, name = os.path.split(full)
+        if folder not in folders:
+            folders[folder] = os.path.realpath(folder)
+        return os.path.join(folders[folder], name)
+
+    return key
 
 
 def encode_records(
@@ -321,11 +441,13 @@ def encode_records(
     source: str,
     on_error: str = 'raise',
     max_errors_kept: int = 50,
+    image_key: Optional[Callable[[str], str]] = None,
 ) -> Tuple[List[EncodedRecord], CatalogReadReport]:
     """Encode ``(where, line, record)`` items; see :func:`read_catalog`.
 
     A record may be a :class:`CatalogFormatError` (a line that could not be
-    parsed). Duplicate image paths are errors. ``source`` names the report.
+    parsed). Duplicate images (same ``image_key``) are errors. ``source``
+    names the report.
     """
     if on_error not in ('raise', 'skip'):
         raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error}")
@@ -333,13 +455,14 @@ def encode_records(
     records: List[EncodedRecord] = []
     seen_paths: Dict[str, int] = {}
     seen_ids: Dict[object, int] = {}
+    image_key = image_key or os.path.normpath
     for where, lineno, rec in items:
         try:
             if isinstance(rec, CatalogFormatError):
                 raise rec
             enc = encode_record(schema, rec, where, lineno)
             # 'img/a.jpg' and './img/a.jpg' are the same image
-            norm = os.path.normpath(enc.img_path)
+            norm = image_key(enc.img_path)
             if norm in seen_paths:
                 raise CatalogFormatError(
                     where,

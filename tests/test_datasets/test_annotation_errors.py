@@ -172,6 +172,98 @@ def test_byte_order_mark_is_not_part_of_the_header(tmp_path, small_schema):
     assert (rj.gt_attr == rc.gt_attr).all()
 
 
+# ------------------------------------------------------------- encodings
+def test_excel_cp1252_csv_names_line_and_encoding(tmp_path, small_schema):
+    """Excel's "CSV" on Windows writes cp1252: the bad line is reported
+    with the byte, the column and the likely encoding; skip drops it."""
+    p = tmp_path / 'excel.csv'
+    p.write_bytes(
+        'img_path,category,sleeve\na.jpg,tee,short\n'
+        'café.jpg,tee,long\nb.jpg,tee,short\n'.encode('cp1252')
+    )
+    with pytest.raises(CatalogFormatError) as e:
+        read_catalog(str(p), small_schema)
+    msg = str(e.value)
+    assert msg.startswith(f'{p}:3: not valid UTF-8 (byte 0xe9 at column 4)')
+    assert 'Windows-1252' in msg and 'save it as UTF-8' in msg
+    records, report = read_catalog(str(p), small_schema, on_error='skip')
+    assert [r.img_path for r in records] == ['a.jpg', 'b.jpg']
+    assert (
+        report.num_skipped == 1
+        and f'{p}:3: not valid UTF-8' in (report.errors[0])
+    )
+
+
+def test_latin1_jsonl_names_the_line(tmp_path, small_schema):
+    p = tmp_path / 'latin.jsonl'
+    bad = json.dumps(dict(img_path='ñandú.jpg'), ensure_ascii=False)
+    lines = [OK, bad, rec(img_path='z.jpg')]
+    p.write_bytes(('\n'.join(lines) + '\n').encode('latin-1'))
+    with pytest.raises(CatalogFormatError, match=r'latin\.jsonl:2: not valid'):
+        read_catalog(str(p), small_schema)
+    records, report = read_catalog(str(p), small_schema, on_error='skip')
+    assert [r.img_path for r in records] == ['ok.jpg', 'z.jpg']
+    assert report.num_skipped == 1
+
+
+@pytest.mark.parametrize('encoding', ['utf-16', 'utf-32'])
+def test_utf16_and_utf32_files_are_refused_on_line_1(
+    tmp_path, small_schema, encoding
+):
+    for ext, text in (
+        ('.csv', 'img_path,sleeve\na.jpg,short\n'),
+        ('.jsonl', OK + '\n'),
+    ):
+        p = tmp_path / f'wide{ext}'
+        p.write_bytes(text.encode(encoding))  # with a byte order mark
+        for on_error in ('raise', 'skip'):
+            with pytest.raises(CatalogFormatError) as e:
+                read_catalog(str(p), small_schema, on_error=on_error)
+            assert str(e.value).startswith(f'{p}:1: the file is encoded as')
+            assert encoding.upper().replace('-', '') in str(e.value).replace(
+                '-', ''
+            )
+    # without a byte order mark the NUL bytes give it away
+    p = tmp_path / 'nobom.jsonl'
+    p.write_bytes((OK + '\n').encode('utf-16-le'))
+    with pytest.raises(CatalogFormatError, match=r':1: NUL bytes.*UTF-16'):
+        read_catalog(str(p), small_schema)
+
+
+def test_same_image_by_relative_absolute_or_linked_path(
+    tmp_path, small_schema_dict
+):
+    """Duplicates are found on the image file, not the spelling."""
+    (tmp_path / 'schema.json').write_text(json.dumps(small_schema_dict))
+    (tmp_path / 'img').mkdir()
+    (tmp_path / 'linked').symlink_to(tmp_path / 'img')
+    cases = {
+        'absolute': str(tmp_path / 'img' / 'a.jpg'),
+        'linked folder': 'linked/a.jpg',
+        'dot-dot': 'img/../img/a.jpg',
+    }
+    for case, other in cases.items():
+        write(
+            tmp_path / 'train.jsonl',
+            [rec(img_path='img/a.jpg'), rec(img_path=other)],
+        )
+        with pytest.raises(
+            CatalogFormatError, match=r'train\.jsonl:2: duplicate record'
+        ):
+            CatalogDataset(
+                ann_file='train.jsonl',
+                schema='schema.json',
+                data_root=str(tmp_path),
+            )
+        ds = CatalogDataset(
+            ann_file='train.jsonl',
+            schema='schema.json',
+            data_root=str(tmp_path),
+            on_error='skip',
+        )
+        assert len(ds) == 1 and ds.read_report.num_skipped == 1, case
+
+
 def test_empty_annotation_file_is_an_error(tmp_path, small_schema_dict):
     (tmp_path / 'schema.json').write_text(json.dumps(small_schema_dict))
     (tmp_path / 'train.jsonl').write_text('\n')
@@ -287,10 +379,95 @@ def test_checkpoint_of_another_schema_is_refused(tiny):
     ]
     torch.save(state, osp.join(tiny, 'permuted.pth'))
     tester, _ = runner_for(tiny, 'load_from = data_root + "permuted.pth"\n')
-    with pytest.raises(SchemaMismatchError, match='checkpoint was trained'):
+    with pytest.raises(SchemaMismatchError, match="values of 'colour'"):
         tester.test()
     ok, _ = runner_for(tiny, f'load_from = {ckpt!r}\n')
     assert 'attr/colour/micro_f1' in ok.test()
+
+
+def _write_schema(root, name, edit):
+    schema = json.loads(json.dumps(TINY_SCHEMA))
+    edit(schema)
+    path = osp.join(root, name)
+    with open(path, 'w') as f:
+        json.dump(schema, f)
+    return path
+
+
+def test_checkpoint_without_saved_schema_needs_it_named(tiny):
+    """A plain {'state_dict': ...} says nothing about its values' order:
+    test / resume need `checkpoint_schema`, and a named schema that does not
+    fit the head (values swapped, or a value more) is refused instead of
+    testing with exit 0 or leaving a branch randomly initialised."""
+    from mmfashion_attr.engine import MissingSchemaError, SchemaCheckHook
+
+    plain = osp.join(tiny, 'plain.pth')
+    runner, _ = runner_for(tiny)
+    torch.save(dict(state_dict=runner.model.state_dict()), plain)
+    load = f'load_from = {plain!r}\n'
+    tester, _ = runner_for(tiny, load)
+    with pytest.raises(MissingSchemaError, match='checkpoint_schema='):
+        tester.test()
+    schema = osp.join(tiny, 'schema.json')
+    ok, _ = runner_for(tiny, load + f'checkpoint_schema = {schema!r}\n')
+    assert 'attr/colour/micro_f1' in ok.test()
+    # what the hook does with other named schemas, on the same runner
+    checkpoint = torch.load(plain)
+    swapped = _other_schema(tiny)
+    with pytest.raises(SchemaMismatchError, match="values of 'colour'"):
+        SchemaCheckHook(checkpoint_schema=swapped).after_load_checkpoint(
+            ok, checkpoint
+        )
+    # a head with one value more than the checkpoint: named honestly or
+    # not, the shapes differ
+    extra = _write_schema(
+        tiny,
+        'extra.json',
+        lambda s: s['attributes'][1]['values'].append('black'),
+    )
+    head = f'model = dict(head=dict(schema={extra!r}, hidden_channels=8))\n'
+    shapes, _ = runner_for(
+        tiny,
+        load
+        + head
+        + f'checkpoint_schema = {extra!r}\n'
+        + 'test_dataloader = dict(batch_size=2, num_workers=0, dataset='
+        + f'dict(_ds, ann_file="val.jsonl", schema={extra!r}))\n',
+    )
+    with pytest.raises(SchemaMismatchError) as e:
+        shapes.test()
+    assert (
+        "head.branches.1.fc_out.weight (attribute 'colour'): checkpoint "
+        '(3, 8) vs model (4, 8)' in str(e.value)
+    )
+    with pytest.raises(SchemaMismatchError, match='named schema'):
+        SchemaCheckHook(checkpoint_schema=schema).after_load_checkpoint(
+            shapes, checkpoint
+        )
+
+
+def test_every_checkpoint_carries_the_schema(tiny):
+    """Saved by SchemaCheckHook even when the training dataset's metainfo
+    has none."""
+    from mmfashion_attr.engine.hooks.schema_check_hook import (
+        add_schema_to_checkpoint,
+    )
+
+    runner, _ = runner_for(tiny)
+    runner.train_dataloader.dataset._metainfo.pop('schema')
+    runner.train()
+    ckpt = torch.load(osp.join(tiny, 'work', 'epoch_1.pth'))
+    saved = ckpt['meta']['dataset_meta']['schema']
+    assert schema_differences(TINY_SCHEMA, saved) == []
+    checkpoint = dict(meta=dict(dataset_meta=dict(classes=['x'])))
+    add_schema_to_checkpoint(runner.model, checkpoint)
+    assert checkpoint['meta']['dataset_meta']['classes'] == ['x']
+    assert (
+        schema_differences(
+            TINY_SCHEMA, checkpoint['meta']['dataset_meta']['schema']
+        )
+        == []
+    )
 
 
 def test_schema_differences_lists_what_changed():
