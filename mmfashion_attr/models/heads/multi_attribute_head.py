@@ -118,8 +118,6 @@ class MultiAttributeHead(BaseModule):
             torch.from_numpy(self.schema.allowed_matrix()),
             persistent=False,
         )
-        # Fused weights reused in inference; see ``_inference_weights``.
-        self._fused_cache: Optional[tuple] = None
         # Where each branch's outputs sit in the padded block matrix.
         self._hidden_offsets = [0]
         for h in hidden:
@@ -145,7 +143,17 @@ class MultiAttributeHead(BaseModule):
 
     # ---------------------------------------------------------------- forward
     def fused_weights(self) -> Tuple[torch.Tensor, ...]:
-        """Concatenated hidden layer and block-diagonal output layer."""
+        """Concatenated hidden layer and block-diagonal output layer.
+
+        Built from the branch parameters on every forward pass, never
+        cached: a cache keyed on the parameters' storage and version
+        counters serves stale weights after in-place updates through
+        ``.data`` (mmengine's ``ExponentialMovingAverage``, hand edits),
+        and building costs little next to the backbone (a few small
+        concatenations; ``.dev_scripts/measure_head_fusion.py`` measures
+        the share on a given config). In training autograd needs the
+        concatenation anyway.
+        """
         w1 = torch.cat([b.fc_hidden.weight for b in self.branches])
         b1 = torch.cat([b.fc_hidden.bias for b in self.branches])
         total = self._hidden_offsets[-1]
@@ -159,28 +167,6 @@ class MultiAttributeHead(BaseModule):
         )
         b2 = torch.cat([b.fc_out.bias for b in self.branches])
         return w1, b1, w2, b2
-
-    def _inference_weights(self) -> Tuple[torch.Tensor, ...]:
-        """``fused_weights()``, rebuilt only when a parameter changed.
-
-        Inference (no autograd) reuses the concatenated matrices: the key
-        is every branch parameter's storage and in-place version counter,
-        which ``optimizer.step()``, ``load_state_dict`` and ``.to()`` all
-        change. Tracing and compiling always see the plain computation.
-        """
-        if (
-            torch.is_grad_enabled()
-            or torch.jit.is_tracing()
-            or torch.compiler.is_compiling()
-        ):
-            return self.fused_weights()
-        key = tuple(
-            (p.data_ptr(), p._version, p.dtype)
-            for p in self.branches.parameters()
-        )
-        if self._fused_cache is None or self._fused_cache[0] != key:
-            self._fused_cache = (key, self.fused_weights())
-        return self._fused_cache[1]
 
     def _hidden(self, feats, w1: torch.Tensor, b1: torch.Tensor):
         x = feats if isinstance(feats, torch.Tensor) else feats[-1]
@@ -202,7 +188,7 @@ class MultiAttributeHead(BaseModule):
             ``(N, sum(hidden_sizes))``: every branch's activated hidden
             layer, concatenated in schema order.
         """
-        w1, b1, _, _ = self._inference_weights()
+        w1, b1, _, _ = self.fused_weights()
         return self._hidden(feats, w1, b1)
 
     def forward(
@@ -214,7 +200,7 @@ class MultiAttributeHead(BaseModule):
             feats: The fused feature ``(N, in_channels)`` or a tuple whose
                 last element is it (the neck's output).
         """
-        w1, b1, w2, b2 = self._inference_weights()
+        w1, b1, w2, b2 = self.fused_weights()
         h = self._hidden(feats, w1, b1)
         return F.linear(self.dropout(h), w2, b2)
 
