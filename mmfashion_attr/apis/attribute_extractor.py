@@ -27,21 +27,31 @@ from typing import (
     Union,
 )
 
-import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, default_collate
-from mmengine.fileio import get as get_bytes
 from mmengine.model import BaseModel
 from mmengine.registry import INFERENCERS, DefaultScope
 from mmpretrain.apis import BaseInferencer
 from mmpretrain.registry import MODELS, TRANSFORMS
 
+from ..datasets.transforms.load_image_tolerant import SafeLoadImage
+from ..engine.hooks.schema_check_hook import (
+    SchemaMismatchError,
+    check_checkpoint_schema,
+    checkpoint_state,
+    saved_schema,
+    schema_differences,
+)
 from ..evaluation.thresholds import threshold_vector
 from ..structures import AttributeSchema
 from ..utils.checkpoint import load_checkpoint_safely
 from ..utils.misc import get_test_pipeline_cfg
+
+# The loading transforms of a test pipeline that the extractor replaces by
+# its own loader (the same decoding path, refusals raised per input).
+LOADING_TRANSFORMS = ('LoadImageFromFile', 'SafeLoadImage')
 
 # str / PathLike / ndarray / bytes / PIL.Image.Image
 ImageInput = Any
@@ -64,13 +74,32 @@ def init_attribute_model(
     config: Union[str, os.PathLike, Config],
     checkpoint: Optional[str] = None,
     device: Union[str, torch.device] = 'cpu',
+    schema: Union[None, str, dict, AttributeSchema] = None,
 ) -> BaseModel:
     """Build the model of a config and load a checkpoint (strictly).
 
     The schema saved in the checkpoint (``meta.dataset_meta.schema``, which
-    mmengine writes from the dataset) replaces the config's when present:
-    it is the one the weights were trained with, and the config's schema
-    file need not exist on the serving machine.
+    every training checkpoint carries) replaces the config's: it is the one
+    the weights were trained with, and the config's schema file need not
+    exist on the serving machine. A checkpoint without a saved schema (a
+    plain ``{'state_dict': ...}``) says nothing about the order of its
+    values, so the schema it was trained with must be named (``schema``);
+    the config's is not trusted for it.
+
+    Args:
+        config: Config path or :class:`Config`.
+        checkpoint: Checkpoint path or URI. None: random weights.
+        device: Device to put the model on.
+        schema: The schema the checkpoint was trained with (path, dict or
+            :class:`AttributeSchema`). Required for a checkpoint without a
+            saved one; compared with the saved one otherwise.
+
+    Raises:
+        MissingSchemaError: The checkpoint has no saved schema and
+            ``schema`` is None.
+        SchemaMismatchError: ``schema`` differs from the saved one, or
+            entries of the checkpoint have other shapes than the model's
+            (an extra or missing value).
     """
     cfg = (
         copy.deepcopy(config)
@@ -80,71 +109,71 @@ def init_attribute_model(
     ckpt = read_checkpoint(checkpoint) if checkpoint else None
     meta = (ckpt or {}).get('meta') or {}
     dataset_meta = dict(meta.get('dataset_meta') or {})
-    saved = dataset_meta.get('schema')
+    saved = saved_schema(ckpt) if ckpt is not None else None
+    named = None if schema is None else AttributeSchema.build(schema)
     if saved is not None:
         configured = cfg.model.head.get('schema')
         if (
-            isinstance(configured, str)
+            named is None
+            and isinstance(configured, str)
             and os.path.isfile(configured)
-            and AttributeSchema.load(configured).to_dict()
-            != AttributeSchema.from_dict(saved).to_dict()
+            and schema_differences(AttributeSchema.load(configured), saved)
         ):
             warnings.warn(
                 f'{configured} differs from the schema saved in '
                 f"{checkpoint}; using the checkpoint's"
             )
         cfg.model.head.schema = saved
+    elif named is not None:
+        cfg.model.head.schema = named.to_dict()
+        dataset_meta['schema'] = named.to_dict()
     cfg.model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
     if ckpt is not None:
-        state = ckpt.get('state_dict', ckpt)
-        state = {
-            k[7:] if k.startswith('module.') else k: v
-            for k, v in state.items()
-        }
-        model.load_state_dict(state, strict=True)
+        load_attribute_weights(model, ckpt, checkpoint, named)
     model._config = cfg
     model._dataset_meta = dataset_meta
     model._metainfo = None
     return model.to(device).eval()
 
 
+def load_attribute_weights(
+    model: BaseModel,
+    checkpoint: dict,
+    source: str,
+    schema: Union[None, str, dict, AttributeSchema] = None,
+) -> None:
+    """Load a checkpoint's weights strictly, after
+    :func:`~mmfashion_attr.engine.hooks.schema_check_hook.check_checkpoint_schema`.
+
+    Raises:
+        MissingSchemaError: No saved schema, none named.
+        SchemaMismatchError: The schemas or the shapes differ.
+    """
+    problems = check_checkpoint_schema(model, checkpoint, source, schema)
+    if problems:
+        raise SchemaMismatchError(
+            f'{source}: the checkpoint does not match the model: '
+            + '; '.join(problems)
+        )
+    model.load_state_dict(checkpoint_state(checkpoint), strict=True)
+
+
 def load_image(item: ImageInput) -> np.ndarray:
-    """An input as a ``uint8`` BGR ``H x W x 3`` array (mmcv's order).
+    """An input as a ``uint8`` BGR ``H x W x 3`` array (mmcv's order),
+    read and converted as :class:`SafeLoadImage` does with its defaults.
 
     Args:
         item: A file path (or any mmengine file backend URI), encoded image
-            bytes, a ``PIL.Image`` (any mode; converted to RGB, then BGR)
-            or an array: ``H x W x 3`` **BGR** as read by ``cv2`` / ``mmcv``,
-            ``H x W`` grey or ``H x W x 4`` BGRA.
+            bytes, a ``PIL.Image`` (any mode) or an array: ``H x W x 3``
+            **BGR** as read by ``cv2`` / ``mmcv``, ``H x W`` grey or
+            ``H x W x 4`` BGRA (composited onto white).
+
+    Raises:
+        BadImageError: The input cannot be used, with the reason.
     """
-    if isinstance(item, (str, os.PathLike)):
-        path = os.fspath(item)
-        if '://' not in path and not os.path.isfile(path):
-            raise FileNotFoundError(f'{path}: no such file')
-        item = get_bytes(path)
-    if isinstance(item, (bytes, bytearray, memoryview)):
-        img = mmcv.imfrombytes(bytes(item), flag='color', backend='cv2')
-        if img is None:
-            raise ValueError('not a decodable image')
-        return img
-    if type(item).__module__.startswith('PIL.'):
-        return np.ascontiguousarray(np.asarray(item.convert('RGB'))[..., ::-1])
-    if isinstance(item, np.ndarray):
-        img = item
-        if img.ndim == 2:
-            img = np.repeat(img[..., None], 3, axis=2)
-        elif img.ndim == 3 and img.shape[2] == 4:
-            img = img[..., :3]
-        if img.ndim != 3 or img.shape[2] != 3 or min(img.shape[:2]) < 1:
-            raise ValueError(
-                f'expected an H x W x 3 BGR array, got shape {item.shape}'
-            )
-        if img.dtype != np.uint8:
-            raise ValueError(f'expected a uint8 array, got {img.dtype}')
-        return np.ascontiguousarray(img)
-    raise TypeError(f'unsupported input type {type(item).__name__}')
+    return SafeLoadImage(on_error='raise').load_input(item)[0]
 
 
 def describe_input(item: Any, index: int) -> str:
@@ -188,6 +217,13 @@ class AttributeExtractor(BaseInferencer):
     given category (absent from ``attributes``). A failed input gives
     ``{"input": ..., "error": "..."}`` and the others go on.
 
+    Every input (path, bytes, ``PIL.Image``, array) is read and decoded as
+    the config's test pipeline loads images (its ``SafeLoadImage``
+    settings: regular files only, byte and pixel caps, format allow-list,
+    EXIF orientation, transparency on white, reduced JPEG decoding), and
+    an image that pipeline would refuse is an error record, never a
+    placeholder that gets scored.
+
     Args:
         config: Config path, :class:`Config`, or a built model.
         checkpoint: Checkpoint path or URI. Defaults to None (the model's
@@ -201,6 +237,9 @@ class AttributeExtractor(BaseInferencer):
             the given category. Defaults to True.
         return_scores: Add ``scores`` (every allowed value's score, by
             attribute) to each result. Defaults to False.
+        schema: The schema the checkpoint was trained with; required for a
+            checkpoint without a saved schema (see
+            :func:`init_attribute_model`).
     """
 
     preprocess_kwargs = {'categories'}
@@ -217,6 +256,7 @@ class AttributeExtractor(BaseInferencer):
         batch_size: int = 8,
         use_category_mask: bool = True,
         return_scores: bool = False,
+        schema: Union[None, str, dict, AttributeSchema] = None,
     ) -> None:
         if isinstance(config, BaseModel):
             model = config
@@ -227,10 +267,11 @@ class AttributeExtractor(BaseInferencer):
                     'sets it)'
                 )
             if checkpoint:
-                state = read_checkpoint(checkpoint)
-                model.load_state_dict(state.get('state_dict', state))
+                load_attribute_weights(
+                    model, read_checkpoint(checkpoint), checkpoint, schema
+                )
         else:
-            model = init_attribute_model(config, checkpoint, device)
+            model = init_attribute_model(config, checkpoint, device, schema)
         super().__init__(model=model, pretrained=False, device=device)
         self.schema: AttributeSchema = self.model.head.schema
         if thresholds is None:
@@ -244,11 +285,20 @@ class AttributeExtractor(BaseInferencer):
 
     # ----------------------------------------------------------- pipeline
     def _init_pipeline(self, cfg: Config) -> Callable:
-        from mmpretrain.datasets import remove_transform
-
-        pipeline = remove_transform(
-            get_test_pipeline_cfg(cfg), 'LoadImageFromFile'
-        )
+        """The test pipeline without its loading transform; the loader
+        (:attr:`loader`) is a ``SafeLoadImage`` with the test pipeline's
+        settings that raises instead of marking."""
+        pipeline = []
+        loader_cfg: dict = {}
+        for t in get_test_pipeline_cfg(cfg):
+            kind = str(t.get('type', '')).split('.')[-1]
+            if kind in LOADING_TRANSFORMS:
+                if kind == 'SafeLoadImage' and not loader_cfg:
+                    loader_cfg = {k: v for k, v in t.items() if k != 'type'}
+                continue
+            pipeline.append(t)
+        loader_cfg['on_error'] = 'raise'
+        self.loader = SafeLoadImage(**loader_cfg)
         with DefaultScope.overwrite_default_scope('mmpretrain'):
             return Compose([TRANSFORMS.build(t) for t in pipeline])
 
@@ -266,12 +316,16 @@ class AttributeExtractor(BaseInferencer):
     def prepare(
         self, item: ImageInput, category: Optional[str] = None
     ) -> dict:
-        """Load one input and run the test pipeline on it."""
-        img = load_image(item)
+        """Load one input and run the test pipeline on it.
+
+        Raises:
+            BadImageError: The input cannot be used (with the reason).
+        """
+        img, ori_shape = self.loader.load_input(item)
         results = dict(
             img=img,
             img_shape=img.shape[:2],
-            ori_shape=img.shape[:2],
+            ori_shape=tuple(ori_shape),
             category_idx=self._category_index(category),
         )
         if isinstance(item, (str, os.PathLike)):
@@ -504,7 +558,12 @@ class AttributeExtractor(BaseInferencer):
             gt = None
             if ground_truth is not None:
                 gt = ground_truth[pred.metainfo['input_index']]
-            pictures.append(draw_prediction(load_image(item), record, gt=gt))
+            picture = self.loader.load_input(item)[0]
+            if self.loader.channel_order == 'rgb':
+                picture = np.ascontiguousarray(picture[..., ::-1])
+            pictures.append(
+                draw_prediction(picture.astype(np.uint8), record, gt=gt)
+            )
         return pictures
 
     def postprocess(

@@ -264,28 +264,27 @@ def test_infer_cli(files, tmp_path, capsys):
     )
     out = tmp_path / 'out' / 'preds.jsonl'
     vis = tmp_path / 'vis'
-    rc = infer.main(
-        [
-            cfg,
-            ckpt,
-            str(tmp_path / 'folder'),
-            str(plain),
-            str(listed),
-            str(root + '/val.jsonl'),
-            '--data-root',
-            root,
-            '--out',
-            str(out),
-            '--thr',
-            '0.4',
-            '--vis-dir',
-            str(vis),
-            '--use-category',
-            '--batch-size',
-            '2',
-        ]
-    )
-    assert rc == 0
+    args = [
+        cfg,
+        ckpt,
+        str(tmp_path / 'folder'),
+        str(plain),
+        str(listed),
+        str(root + '/val.jsonl'),
+        '--data-root',
+        root,
+        '--out',
+        str(out),
+        '--thr',
+        '0.4',
+        '--vis-dir',
+        str(vis),
+        '--use-category',
+        '--batch-size',
+        '2',
+    ]
+    rc = infer.main(args)
+    assert rc == 1  # one input failed
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     n_val = len(open(osp.join(root, 'val.jsonl')).readlines())
     assert len(lines) == 3 + 2 + 2 + n_val
@@ -347,3 +346,140 @@ def test_base_inferencer_steps_and_pictures(files):
         ex(paths, colour='red')
     with pytest.raises(NotImplementedError):
         ex(paths[:1], show=True)
+
+
+def test_refused_images_are_errors_not_scores(files, extractor, tmp_path):
+    """An image the decoding path refuses is an error record; nothing is
+    decoded (a 20000 x 20000 header) and nothing is scored."""
+    from tests.helpers.bad_images import bad_catalogue, bomb_png
+
+    _, _, root = files
+    bad = write_bad(tmp_path, bad_catalogue())
+    good = osp.join(root, 'img', '000.png')
+    inputs = [good, bad['bomb.png'], bomb_png(20000, 20000), bad['zero.jpg']]
+    inputs += [bad['eps.jpg'], bad['float.tif'], good]
+    res = extractor(inputs)
+    assert 'attributes' in res[0] and 'attributes' in res[-1]
+    errors = [r.get('error', '') for r in res[1:-1]]
+    assert all(set(r) == {'input', 'error'} for r in res[1:-1])
+    assert 'decompression bomb' in errors[0] and bad['bomb.png'] in errors[0]
+    assert 'decompression bomb' in errors[1]
+    assert 'empty file (0 bytes)' in errors[2]
+    assert 'PostScript' in errors[3] and 'floating-point' in errors[4]
+
+
+def write_bad(folder, catalogue):
+    from tests.helpers.bad_images import write_files
+
+    return write_files(str(folder), catalogue)
+
+
+def test_infer_cli_reports_every_input(files, tmp_path, capsys):
+    """Folders: allowed formats processed (.gif too), other image formats
+    an error line, other files named on stderr; a list with a byte order
+    mark; refused files counted; the exit status says an input failed."""
+    from tests.helpers.bad_images import bad_catalogue, loadable_catalogue
+
+    cfg, ckpt, root = files
+    folder = tmp_path / 'photos'
+    ok = loadable_catalogue()
+    write_bad(folder, {k: ok[k] for k in ('anim.gif', 'rgba.png')})
+    write_bad(folder, {k: bad_catalogue()[k] for k in ('zero.jpg', 'bomb_100mp.png')})
+    (folder / 'scan.jp2').write_bytes(bad_catalogue()['jp2.jpg'][0])
+    (folder / 'notes.txt').write_text('not an image')
+    listed = tmp_path / 'list.csv'
+    listed.write_bytes(
+        b'\xef\xbb\xbfimg_path,category\nimg/001.png,top\n'
+    )  # Excel's UTF-8 with a byte order mark
+    out = tmp_path / 'preds.jsonl'
+    rc = infer.main(
+        [cfg, ckpt, str(folder), str(listed), '--data-root', root]
+        + ['--out', str(out), '--no-progress']
+    )
+    lines = {
+        osp.basename(x['input']): x
+        for x in map(json.loads, out.read_text().splitlines())
+    }
+    assert rc == 1
+    assert set(lines) == {
+        'anim.gif',
+        'rgba.png',
+        'zero.jpg',
+        'bomb_100mp.png',
+        'scan.jp2',
+        '001.png',
+    }
+    for name in ('anim.gif', 'rgba.png', '001.png'):
+        assert 'attributes' in lines[name], lines[name]
+    assert 'empty file (0 bytes)' in lines['zero.jpg']['error']
+    assert 'exceeds max_pixels' in lines['bomb_100mp.png']['error']
+    assert 'not an allowed image format' in lines['scan.jp2']['error']
+    err = capsys.readouterr().err
+    assert '3 images, 3 errors' in err
+    assert 'ignored 1 files in the folders that are not images (.txt: 1)' in (
+        err
+    )
+    # every input fine: exit status 0
+    rc = infer.main(
+        [cfg, ckpt, str(folder / 'anim.gif'), '--out', str(out)]
+        + ['--no-progress']
+    )
+    assert rc == 0
+
+
+def _plain_checkpoint(ckpt, tmp_path):
+    """The form the refusal message tells users to convert to: weights
+    only, no meta (no saved schema)."""
+    plain = tmp_path / 'plain.pth'
+    torch.save(
+        dict(state_dict=torch.load(ckpt, weights_only=True)['state_dict']),
+        plain,
+    )
+    return str(plain)
+
+
+def _schema_file(tmp_path, name, edit):
+    schema = copy.deepcopy(TINY_SCHEMA)
+    edit(schema)
+    path = tmp_path / name
+    path.write_text(json.dumps(schema))
+    return str(path)
+
+
+def test_checkpoint_without_schema_needs_it_named(files, tmp_path):
+    """A plain state dict says nothing about the order of its values: the
+    schema must be named, and a named schema that does not fit (one value
+    more, swapped values against a saved schema) is refused."""
+    from mmfashion_attr.engine import MissingSchemaError, SchemaMismatchError
+
+    cfg, ckpt, root = files
+    plain = _plain_checkpoint(ckpt, tmp_path)
+    with pytest.raises(MissingSchemaError, match='carries no attribute'):
+        AttributeExtractor(cfg, plain)
+    schema = osp.join(root, 'schema.json')
+    named = AttributeExtractor(cfg, plain, schema=schema)
+    img = osp.join(root, 'img', '000.png')
+    saved = AttributeExtractor(cfg, ckpt)
+    assert named(img) == saved(img)
+    # one value more: refused instead of a randomly initialised output
+    extra = _schema_file(
+        tmp_path,
+        'extra.json',
+        lambda s: s['attributes'][1]['values'].append('black'),
+    )
+    with pytest.raises(SchemaMismatchError, match="attribute 'colour'"):
+        AttributeExtractor(cfg, plain, schema=extra)
+    # with a saved schema, a named one that swaps two values is refused
+    swapped = _schema_file(
+        tmp_path,
+        'swapped.json',
+        lambda s: s['attributes'][1].update(values=['green', 'red', 'blue']),
+    )
+    with pytest.raises(SchemaMismatchError, match="values of 'colour'"):
+        AttributeExtractor(cfg, ckpt, schema=swapped)
+    # the CLI: --schema
+    out = tmp_path / 'p.jsonl'
+    with pytest.raises(MissingSchemaError):
+        infer.main([cfg, plain, img, '--out', str(out)])
+    rc = infer.main([cfg, plain, img, '--out', str(out), '--schema', schema])
+    assert rc == 0

@@ -3,36 +3,56 @@
     python tools/misc/infer.py CONFIG CHECKPOINT INPUT... --out preds.jsonl \\
         [--thr 0.3 | --thresholds thresholds.json] [--vis-dir DIR]
 
-``INPUT`` is any mix of image files, folders (searched recursively for
-images) and lists: a ``.csv`` with an ``img_path`` column (optional
-``category`` and attribute columns in the catalog format) or without a
-header (first column = path), a catalog ``.jsonl`` (``img_path``,
-``category``, ``attributes``) or a ``.txt`` with one path per line.
-Relative paths in a list are relative to the list's folder (or
-``--data-root``). With ``--use-category`` a listed category applies the
-schema's category mask; listed attributes are drawn as ground truth in the
-pictures of ``--vis-dir`` (green box: correct, red: wrong).
+``INPUT`` is any mix of image files, folders (searched recursively) and
+lists: a ``.csv`` with an ``img_path`` column (optional ``category`` and
+attribute columns in the catalog format) or without a header (first
+column = path), a catalog ``.jsonl`` (``img_path``, ``category``,
+``attributes``) or a ``.txt`` with one path per line (UTF-8, with or
+without a byte order mark). Relative paths in a list are relative to the
+list's folder (or ``--data-root``). With ``--use-category`` a listed
+category applies the schema's category mask; listed attributes are drawn
+as ground truth in the pictures of ``--vis-dir`` (green box: correct, red:
+wrong). A checkpoint without a saved schema needs ``--schema``.
 
-An image that cannot be read or processed gives
-``{"input": ..., "error": "..."}`` and the run goes on; the exit status is
-1 only when no image succeeded. Each line is a record of
+In a folder, files with the extension of an allowed format (JPEG, PNG,
+WebP, BMP, TIFF, GIF) are processed; files of other image formats
+(``.jp2``, ``.heic``, ``.eps`` ...) get an error line; other files are
+counted and named on stderr. Every image goes through the decoding path of
+training and evaluation: a file that path refuses (not a regular file,
+too many bytes or pixels, a format outside the allow-list, truncated,
+zero bytes ...) gives ``{"input": ..., "error": "..."}`` and the run goes
+on. Each other line is a record of
 :class:`mmfashion_attr.apis.AttributeExtractor` (see its docstring).
+
+Exit status: 0 when every input gave attributes, 1 when at least one
+input failed (its error line says why) or no input was found, 2 for a
+wrong command line.
 """
 
 import argparse
 import csv
+import io
 import json
 import os
 import os.path as osp
 import sys
+from collections import Counter
 
 import cv2
 
 import mmfashion_attr  # noqa: F401
 from mmfashion_attr.apis import AttributeExtractor
-from mmfashion_attr.datasets.catalog_format import iter_raw_records
+from mmfashion_attr.datasets.catalog_format import (
+    CatalogFormatError,
+    iter_raw_records,
+    iter_text_lines,
+)
+from mmfashion_attr.utils.image_io import (
+    IMAGE_EXTENSIONS,
+    REFUSED_IMAGE_EXTENSIONS,
+)
 
-IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
+ALLOWED = 'JPEG, PNG, WebP, BMP, TIFF, GIF'
 
 
 def parse_args(argv=None):
@@ -62,6 +82,11 @@ def parse_args(argv=None):
         help='apply the category mask of listed categories',
     )
     p.add_argument('--category', help='one category for every image')
+    p.add_argument(
+        '--schema',
+        help='schema.json the checkpoint was trained with (required for '
+        'a checkpoint without a saved schema)',
+    )
     p.add_argument('--batch-size', type=int, default=8)
     p.add_argument('--device', default='cpu')
     p.add_argument(
@@ -78,21 +103,27 @@ def _list_file(path, data_root):
     base = data_root or osp.dirname(osp.abspath(path))
     ext = osp.splitext(path)[1].lower()
     rows = []
-    if ext == '.txt':
-        with open(path, encoding='utf-8') as f:
-            rows = [dict(img_path=ln.strip()) for ln in f if ln.strip()]
-    elif ext == '.csv':
-        with open(path, encoding='utf-8', newline='') as f:
-            first = next(csv.reader(f), [])
-        if 'img_path' in [c.strip() for c in first]:
+    if ext in ('.txt', '.csv'):
+        # UTF-8 with or without a byte order mark; a line in another
+        # encoding is an error line naming the file and line
+        lines = []
+        for _, text in iter_text_lines(path):
+            if isinstance(text, Exception):
+                rows.append(text)
+                text = '\n'
+            lines.append(text)
+        text = ''.join(lines)
+        first = next(csv.reader(io.StringIO(text)), []) if lines else []
+        if ext == '.txt':
+            rows += [dict(img_path=ln.strip()) for ln in lines if ln.strip()]
+        elif 'img_path' in [c.strip() for c in first]:
             rows = [r for _, r in iter_raw_records(path)]
         else:
-            with open(path, encoding='utf-8', newline='') as f:
-                rows = [
-                    dict(img_path=r[0].strip())
-                    for r in csv.reader(f)
-                    if r and r[0].strip()
-                ]
+            rows += [
+                dict(img_path=r[0].strip())
+                for r in csv.reader(io.StringIO(text))
+                if r and r[0].strip()
+            ]
     else:
         rows = [r for _, r in iter_raw_records(path)]
     out = []
@@ -117,21 +148,46 @@ def _list_file(path, data_root):
     return out
 
 
-def collect_inputs(inputs, data_root=None):
-    """Expand INPUT arguments to entries in a stable order."""
+def _folder_entries(folder, ignored):
+    """Entries of the files under ``folder``: images of an allowed format
+    to process, images of another format as errors; other files are
+    counted by extension in ``ignored``."""
     entries = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            path = osp.join(root, name)
+            ext = osp.splitext(name)[1].lower()
+            if ext in IMAGE_EXTENSIONS:
+                entries.append(dict(path=path))
+            elif ext in REFUSED_IMAGE_EXTENSIONS:
+                entries.append(
+                    dict(
+                        path=None,
+                        input=path,
+                        error=f'{path}: {ext} is not an allowed image '
+                        f'format (allowed: {ALLOWED}); not processed',
+                    )
+                )
+            else:
+                ignored[ext or '(no extension)'] += 1
+    return entries
+
+
+def collect_inputs(inputs, data_root=None, ignored=None):
+    """Expand INPUT arguments to entries in a stable order; ``ignored``
+    (a Counter) receives the extensions of the non-image files found in
+    folders."""
+    entries = []
+    ignored = Counter() if ignored is None else ignored
     for item in inputs:
         if osp.isdir(item):
-            found = []
-            for root, _, files in os.walk(item):
-                found += [
-                    osp.join(root, f)
-                    for f in files
-                    if f.lower().endswith(IMG_EXT)
-                ]
-            entries += [dict(path=f) for f in sorted(found)]
+            entries += _folder_entries(item, ignored)
         elif item.lower().endswith(('.csv', '.jsonl', '.txt', '.ndjson')):
-            entries += _list_file(item, data_root)
+            try:
+                entries += _list_file(item, data_root)
+            except CatalogFormatError as e:  # the whole file is unusable
+                entries.append(dict(path=None, input=item, error=str(e)))
         else:
             entries.append(dict(path=item))
     return entries
@@ -187,8 +243,17 @@ def main(argv=None):
         thresholds=thresholds,
         batch_size=args.batch_size,
         return_scores=args.scores,
+        schema=args.schema,
     )
-    entries = collect_inputs(args.inputs, args.data_root)
+    ignored = Counter()
+    entries = collect_inputs(args.inputs, args.data_root, ignored)
+    if ignored:
+        kinds = ', '.join(f'{k}: {n}' for k, n in sorted(ignored.items()))
+        print(
+            f'ignored {sum(ignored.values())} files in the folders that '
+            f'are not images ({kinds})',
+            file=sys.stderr,
+        )
     bad = [e for e in entries if e['path'] is None]
     entries = [e for e in entries if e['path'] is not None]
     cats = [
@@ -203,7 +268,8 @@ def main(argv=None):
     bar = _progress(len(entries), args.no_progress)
     with open(args.out, 'w', encoding='utf-8') as f:
         for e in bad:
-            f.write(json.dumps(dict(input=None, error=e['error'])) + '\n')
+            record = dict(input=e.get('input'), error=e['error'])
+            f.write(json.dumps(record) + '\n')
             n_err += 1
         paths = [e['path'] for e in entries]
         gts = [ground_truth(e, extractor.schema) for e in entries]
@@ -224,7 +290,9 @@ def main(argv=None):
             bar.update(len(batch))
     bar.close()
     print(f'{n_ok} images, {n_err} errors -> {args.out}', file=sys.stderr)
-    return 0 if n_ok or not n_err else 1
+    if not n_ok and not n_err:
+        print('no input found', file=sys.stderr)
+    return 0 if n_ok and not n_err else 1
 
 
 if __name__ == '__main__':
