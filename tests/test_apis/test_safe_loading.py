@@ -65,6 +65,9 @@ def test_refusal_names_file_and_global(tmp_path):
     assert e.value.refused == [f'{os.system.__module__}.system']
     assert 'system' in msg and 'trust' in msg
     assert 'weights_only=True' in msg
+    # torch's advice to load without the protection is not passed on
+    assert 'weights_only=False' not in msg
+    assert 'set to `False`' not in msg and 'Re-running' not in msg
     assert isinstance(e.value, pickle.UnpicklingError)
     assert not marker.exists()
 

@@ -125,6 +125,36 @@ def test_pixel_cap_does_not_depend_on_pillow_globals(monkeypatch):
     assert Image.MAX_IMAGE_PIXELS is None  # left as the caller set it
 
 
+def test_pixel_cap_is_checked_before_any_decoding(tmp_path, monkeypatch):
+    """A header claiming more pixels than ``max_pixels`` (below Pillow's
+    own error limit) is refused for training and inference without a
+    decoder being run on it (cv2 allocated 3.5 GB for such a file)."""
+    import cv2
+    from PIL import ImageFile
+
+    decoded = []
+    load, imdecode = ImageFile.ImageFile.load, cv2.imdecode
+    monkeypatch.setattr(
+        ImageFile.ImageFile,
+        'load',
+        lambda self: decoded.append('pillow') or load(self),
+    )
+    monkeypatch.setattr(
+        cv2, 'imdecode', lambda *a: decoded.append('cv2') or imdecode(*a)
+    )
+    data = bomb_png(10000, 10000)
+    path = write_files(str(tmp_path), {'big.png': (data,)})['big.png']
+    for item in (path, data, Image.open(io.BytesIO(data))):
+        with pytest.raises(BadImageError, match='exceeds max_pixels'):
+            load_image(item)
+    assert SafeLoadImage(on_error='skip').transform(dict(img_path=path)) is (
+        None
+    )
+    assert decoded == []
+    small = save_image(Image.new('RGB', (2, 2)), 'PNG')
+    assert load_image(small).shape == (2, 2, 3) and decoded == ['pillow']
+
+
 def test_float_images_refused_in_training_and_inference(tmp_path):
     path = write_files(str(tmp_path), {'f.tif': (float_tiff(),)})['f.tif']
     with pytest.raises(BadImageError, match='floating-point'):
