@@ -6,14 +6,18 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason='needs CUDA')
+pytestmark = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason='needs CUDA'
+)
 
 CFG = 'configs/paper/{}_effnetv2-m_8xb16_catalog-384px.py'
-SCHEMA = {'attributes': [
-    {'name': 'neck', 'values': [f'n{i}' for i in range(50)]},
-    {'name': 'pattern', 'values': [f'p{i}' for i in range(89)]},
-    {'name': 'sleeve', 'values': ['short', 'long', 'none']}]}
+SCHEMA = {
+    'attributes': [
+        {'name': 'neck', 'values': [f'n{i}' for i in range(50)]},
+        {'name': 'pattern', 'values': [f'p{i}' for i in range(89)]},
+        {'name': 'sleeve', 'values': ['short', 'long', 'none']},
+    ]
+}
 
 
 def build(variant):
@@ -28,8 +32,9 @@ def samples(n, v, missing_every=3):
     out = []
     for i in range(n):
         s = DataSample()
-        s.set_field((torch.rand(v, generator=g) < 0.05).to(torch.uint8),
-                    'gt_attr')
+        s.set_field(
+            (torch.rand(v, generator=g) < 0.05).to(torch.uint8), 'gt_attr'
+        )
         mask = torch.ones(v, dtype=torch.uint8)
         if i % missing_every == 0:
             mask[:50] = 0  # 'neck' missing
@@ -38,14 +43,16 @@ def samples(n, v, missing_every=3):
     return out
 
 
-@pytest.mark.parametrize('variant', ['baseline', 'approach1', 'approach2',
-                                     'approach3', 'approach4'])
+@pytest.mark.parametrize(
+    'variant', ['baseline', 'approach1', 'approach2', 'approach3', 'approach4']
+)
 def test_bf16_channels_last_training_steps(variant):
     torch.manual_seed(0)
     model = build(variant).to(memory_format=torch.channels_last).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     x = torch.randn(8, 3, 384, 384, device='cuda').to(
-        memory_format=torch.channels_last)
+        memory_format=torch.channels_last
+    )
     data = samples(8, 142)
     before = [p.detach().clone() for p in model.head.parameters()]
     losses = []
@@ -57,8 +64,9 @@ def test_bf16_channels_last_training_steps(variant):
         total = sum(loss.values())
         assert torch.isfinite(total)
         total.backward()
-        assert all(p.grad is not None for p in model.parameters()
-                   if p.requires_grad)
+        assert all(
+            p.grad is not None for p in model.parameters() if p.requires_grad
+        )
         opt.step()
         losses.append(total.item())
     assert losses[-1] < losses[0]  # it learns the fixed batch
@@ -73,10 +81,10 @@ def test_bf16_and_channels_last_match_fp32():
     with torch.no_grad():
         ref = model(x, mode='tensor')
         cl = model.to(memory_format=torch.channels_last)(
-            x.to(memory_format=torch.channels_last), mode='tensor')
+            x.to(memory_format=torch.channels_last), mode='tensor'
+        )
         with torch.autocast('cuda', dtype=torch.bfloat16):
-            bf = model(x.to(memory_format=torch.channels_last),
-                       mode='tensor')
+            bf = model(x.to(memory_format=torch.channels_last), mode='tensor')
     rel = lambda a: ((a.float() - ref).norm() / ref.norm()).item()  # noqa
     assert rel(cl) < 1e-3
     assert rel(bf) < 5e-2

@@ -11,11 +11,14 @@ header (first column = path), a catalog ``.jsonl`` (``img_path``,
 Relative paths in a list are relative to the list's folder (or
 ``--data-root``). With ``--use-category`` a listed category applies the
 schema's category mask; listed attributes are drawn as ground truth in the
-pictures of ``--vis-dir`` (green box: correct, red: wrong).
+pictures of ``--vis-dir`` (green box: correct, red: wrong); the image in a
+picture is shrunk to ``--max-size`` pixels on its longer side (default:
+the network's input size).
 
 An image that cannot be read or processed gives
 ``{"input": ..., "error": "..."}`` and the run goes on; the exit status is
-1 only when no image succeeded. See docs/inference.md for the JSON schema.
+1 when no image succeeded or a picture could not be written. See
+docs/inference.md for the JSON schema.
 """
 
 import argparse
@@ -25,12 +28,15 @@ import os
 import os.path as osp
 import sys
 
-import cv2
-
 import mmfashion_attr  # noqa: F401
 from mmfashion_attr.apis import AttributeExtractor, load_image
 from mmfashion_attr.datasets.catalog_format import iter_raw_records
-from mmfashion_attr.visualization import draw_prediction
+from mmfashion_attr.visualization import (
+    draw_prediction,
+    fit_within,
+    network_input_size,
+    save_picture,
+)
 
 IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
@@ -50,6 +56,12 @@ def parse_args(argv=None):
     thr.add_argument('--thr', type=float, help='one threshold for all')
     thr.add_argument('--thresholds', help='JSON of tools/tune_thresholds.py')
     p.add_argument('--vis-dir', help='write a prediction picture per image')
+    p.add_argument(
+        '--max-size',
+        type=int,
+        help='longer side of the image in a picture (default: the '
+        "network's input size)",
+    )
     p.add_argument(
         '--data-root', help='base of relative paths in .csv/.jsonl/.txt lists'
     )
@@ -195,8 +207,9 @@ def main(argv=None):
     if args.vis_dir:
         os.makedirs(args.vis_dir, exist_ok=True)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    n_ok = n_err = 0
+    n_ok = n_err = n_vis_err = 0
     used = set()
+    max_size = args.max_size or network_input_size(extractor.pipeline)
     bar = _progress(len(entries), args.no_progress)
     with open(args.out, 'w', encoding='utf-8') as f:
         for e in bad:
@@ -213,16 +226,8 @@ def main(argv=None):
                 else:
                     n_ok += 1
                     if args.vis_dir:
-                        pic = draw_prediction(
-                            load_image(entry['path']),
-                            res,
-                            gt=ground_truth(entry, extractor.schema),
-                        )
-                        cv2.imwrite(
-                            osp.join(
-                                args.vis_dir, _vis_name(entry['path'], used)
-                            ),
-                            pic,
+                        n_vis_err += _picture(
+                            entry, res, extractor, args.vis_dir, used, max_size
                         )
                 f.write(json.dumps(res) + '\n')
             f.flush()
@@ -230,7 +235,30 @@ def main(argv=None):
             bar.update(len(batch))
     bar.close()
     print(f'{n_ok} images, {n_err} errors -> {args.out}', file=sys.stderr)
+    if n_vis_err:
+        print(
+            f'error: {n_vis_err} pictures could not be written',
+            file=sys.stderr,
+        )
+        return 1
     return 0 if n_ok or not n_err else 1
+
+
+def _picture(entry, res, extractor, vis_dir, used, max_size) -> int:
+    """Write one prediction picture; 1 (and a message) when it fails."""
+    img = fit_within(load_image(entry['path']), max_size)
+    pic = draw_prediction(
+        img,
+        res,
+        gt=ground_truth(entry, extractor.schema),
+        height=img.shape[0],
+    )
+    try:
+        save_picture(osp.join(vis_dir, _vis_name(entry['path'], used)), pic)
+    except OSError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == '__main__':

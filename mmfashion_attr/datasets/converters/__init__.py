@@ -31,6 +31,15 @@ from .fashionpedia import (
     learn_allowed,
 )
 from .imaterialist2018 import convert_imaterialist2018, read_label_map
+from .imaterialist2020 import (
+    convert_imaterialist2020_attributes,
+    convert_imaterialist2020_instances,
+)
+from .outcome import (
+    DEFAULT_MAX_REJECT_RATIO,
+    conversion_problems,
+    unwritten_files,
+)
 
 FORMATS = {
     'catalog': 'catalog files: split=FILE.jsonl|csv ... (needs schema)',
@@ -44,7 +53,15 @@ FORMATS = {
     'imat2018': 'iMaterialist-2018: train=train.json val=validation.json '
     '(needs label_map)',
     'deepfashion': 'DeepFashion attribute benchmark root folder '
-    '(Anno/, Eval/, img/)',
+    '(Anno/, Anno_coarse/ or Anno_fine/, Eval/, img/)',
+    'imat2020-attr': 'Kaggle iMaterialist-Fashion 2020/2021, one record '
+    'per image: train=train.csv (needs ontology: label_descriptions.json)',
+    'imat2020-inst': 'Kaggle iMaterialist-Fashion 2020/2021, one record '
+    'per garment: train=train.csv (needs ontology: label_descriptions.json)',
+}
+KAGGLE_CONVERTERS = {
+    'imat2020-attr': convert_imaterialist2020_attributes,
+    'imat2020-inst': convert_imaterialist2020_instances,
 }
 
 
@@ -101,6 +118,8 @@ def convert_sources(
     if fmt == 'fashionai':
         return convert_fashionai(files, on_error=on_error, **options)
     files = _single(files, fmt)
+    if fmt in KAGGLE_CONVERTERS:
+        return KAGGLE_CONVERTERS[fmt](files, on_error=on_error, **options)
     if fmt == 'catalog':
         if 'schema' not in options:
             raise ConversionError('catalog: a schema is needed (--schema)')
@@ -125,22 +144,27 @@ __all__ = [
     'ConversionError',
     'ConversionReport',
     'CropJob',
+    'DEFAULT_MAX_REJECT_RATIO',
     'FASHIONAI_ATTRIBUTES',
     'FORMATS',
     'FashionpediaOntology',
     'PAPER_SUPERCATEGORIES',
+    'conversion_problems',
     'convert_catalog',
     'convert_deepfashion',
     'convert_fashionai',
     'convert_fashionpedia_attributes',
     'convert_fashionpedia_instances',
     'convert_imaterialist2018',
+    'convert_imaterialist2020_attributes',
+    'convert_imaterialist2020_instances',
     'convert_sources',
     'holdout_split',
     'learn_allowed',
     'parse_sources',
     'read_label_map',
     'strip_private',
+    'unwritten_files',
     'write_conversion',
     'write_crops',
 ]

@@ -7,8 +7,10 @@ import argparse
 from typing import Dict
 
 from . import FORMATS
+from .deepfashion import ANNO_DIRS, LABEL_SEMANTICS
 from .fashionai import MAYBE_CHOICES
 from .fashionpedia import PAPER_SUPERCATEGORIES
+from .outcome import DEFAULT_MAX_REJECT_RATIO
 
 
 def add_format_args(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +34,14 @@ def add_format_args(parser: argparse.ArgumentParser) -> None:
         'the first annotation file; deepfashion: its root)',
     )
     parser.add_argument('--no-progress', action='store_true')
+    parser.add_argument(
+        '--max-reject-ratio',
+        type=float,
+        default=DEFAULT_MAX_REJECT_RATIO,
+        help='fail when more than this share of the source items (rows, '
+        'lines, annotations) is rejected for errors (default: '
+        f'{DEFAULT_MAX_REJECT_RATIO})',
+    )
     g = parser.add_argument_group('format options')
     g.add_argument('--schema', help='catalog: the schema JSON')
     g.add_argument(
@@ -43,7 +53,20 @@ def add_format_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         '--ontology',
         help='fashionpedia: ontology JSON when the annotation '
-        'files lack it (e.g. fashionpedia_label_descriptions.json)',
+        'files lack it (e.g. fashionpedia_label_descriptions.json); '
+        'imat2020-*: label_descriptions.json (required)',
+    )
+    g.add_argument(
+        '--anno-dir',
+        help='deepfashion: annotation folder under the root, '
+        f'{"/".join(ANNO_DIRS)} (default: the only one there)',
+    )
+    g.add_argument(
+        '--label-semantics',
+        choices=sorted(LABEL_SEMANTICS),
+        help='deepfashion: meaning of the labels of list_attr_img.txt / '
+        '<split>_attr.txt: 1/-1/0 (positive/negative/unknown) or 0/1 '
+        '(negative/positive); default: 0/1 for Anno_fine, else 1/-1/0',
     )
     g.add_argument(
         '--supercategories',
@@ -63,27 +86,27 @@ def add_format_args(parser: argparse.ArgumentParser) -> None:
         nargs='+',
         default=[],
         metavar='SPLIT=DIR',
-        help="fashionpedia/imat2018: folder of each split's "
+        help="fashionpedia/imat2018/imat2020: folder of each split's "
         'images, relative to the image root (Fashionpedia: '
-        'train=train val=test)',
+        'train=train val=test; imat2020 default: train)',
     )
     g.add_argument(
         '--margin',
         type=float,
         default=0.1,
-        help='fashionpedia-inst: context margin around the box',
+        help='fashionpedia-inst/imat2020-inst: context margin around the box',
     )
     g.add_argument(
         '--min-allowed-count',
         type=int,
         default=1,
-        help='fashionpedia-inst: min count of a value on a '
+        help='fashionpedia-inst/imat2020-inst: min count of a value on a '
         'category in train to be allowed',
     )
     g.add_argument(
         '--no-category-attribute',
         action='store_true',
-        help='fashionpedia-inst/deepfashion: no category branch',
+        help='fashionpedia-inst/imat2020-inst/deepfashion: no category branch',
     )
     g.add_argument(
         '--maybe',
@@ -113,14 +136,14 @@ def options_from_args(args: argparse.Namespace, img_root: str = None) -> dict:
     fmt = args.format
     if fmt == 'catalog':
         return dict(schema=args.schema) if args.schema else {}
-    if fmt in ('fashionpedia-attr', 'fashionpedia-inst'):
+    if fmt.split('-')[0] in ('fashionpedia', 'imat2020'):
         opts = dict(
             supercategories=args.supercategories,
             split_length=args.split_length,
             ontology=args.ontology,
             img_prefix=_pairs(args.img_prefix) or None,
         )
-        if fmt == 'fashionpedia-attr':
+        if fmt.endswith('-attr'):
             opts['keep_empty'] = args.keep_empty
         else:
             opts.update(
@@ -141,7 +164,11 @@ def options_from_args(args: argparse.Namespace, img_root: str = None) -> dict:
         if args.tasks:
             opts['tasks'] = args.tasks
         return opts
-    return dict(category_attribute=not args.no_category_attribute)
+    return dict(
+        category_attribute=not args.no_category_attribute,
+        anno_dir=args.anno_dir,
+        labels=args.label_semantics,
+    )
 
 
 def default_img_root(fmt: str, sources) -> str:
