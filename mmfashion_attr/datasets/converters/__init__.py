@@ -48,8 +48,8 @@ FORMATS = {
     'fashionpedia-inst': 'Fashionpedia instances: '
     'train=instances_attributes_train2020.json '
     'val=instances_attributes_val2020.json',
-    'fashionai': 'FashionAI label.csv: train=base/Annotations/label.csv '
-    'train=web/Annotations/label.csv val=...',
+    'fashionai': 'FashionAI label files: train=base/Annotations/label.csv '
+    'train=web/Annotations/skirt_length_labels.csv (warm-up) val=...',
     'imat2018': 'iMaterialist-2018: train=train.json val=validation.json '
     '(needs label_map)',
     'deepfashion': 'DeepFashion attribute benchmark root folder '

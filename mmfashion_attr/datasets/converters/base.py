@@ -232,12 +232,14 @@ def write_crops(
                 continue
             dst = osp.join(out_dir, job.dst)
             os.makedirs(osp.dirname(dst), exist_ok=True)
-            cv2.imwrite(
+            ok = cv2.imwrite(
                 dst,
                 img[y0:y1, x0:x1],
                 [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality],
             )
-            n += 1
+            if not ok:
+                bar.write(f'warning: cannot write {dst}')
+            n += bool(ok)
     return n
 
 
