@@ -6,9 +6,7 @@ import os.path as osp
 HERE = osp.dirname(osp.abspath(__file__))
 REAL = osp.join(HERE, 'data', 'real')
 # the Kaggle 2020 label_descriptions.json (the Fashionpedia ontology)
-LABELS_2020 = osp.join(
-    HERE, 'fixtures', 'fashionpedia_label_descriptions.json'
-)
+LABELS_2020 = osp.join(REAL, 'imaterialist2020', 'label_descriptions.json')
 LABEL_MAP_2018 = osp.join(
     REAL, 'imaterialist2018', 'iMat_fashion_2018_label_map_228.csv'
 )
