@@ -1,5 +1,7 @@
-"""Shared fixtures: small schemas, tiny models, fast settings."""
+"""Shared fixtures: the test schemas, a short temporary root, fast
+settings."""
 
+import copy
 import os
 
 import pytest
@@ -8,58 +10,12 @@ import torch
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 import mmfashion_attr  # noqa: E402,F401  (applies compat, registers)
-from mmfashion_attr.schema import AttributeSchema  # noqa: E402
-
-SMALL_SCHEMA = {
-    'attributes': [
-        {
-            'name': 'category',
-            'values': ['tee', 'jeans', 'dress'],
-            'from_category': True,
-            'roi': 'large',
-            'granularity': 'coarse',
-        },
-        {
-            'name': 'sleeve',
-            'values': ['short', 'long', 'none'],
-            'roi': 'small',
-            'granularity': 'coarse',
-        },
-        {
-            'name': 'closure',
-            'values': ['button', 'zip', 'drawstring', 'elastic'],
-            'roi': 'small',
-            'granularity': 'coarse',
-        },
-        {
-            'name': 'colour',
-            'values': ['red', 'blue', 'white'],
-            'roi': 'large',
-            'granularity': 'coarse',
-        },
-        {
-            'name': 'pattern',
-            'values': ['solid', 'stripes', 'dots', 'checks', 'floral'],
-            'roi': 'large',
-            'granularity': 'fine',
-        },
-    ],
-    'categories': ['tee', 'jeans', 'dress'],
-    'allowed': {
-        'tee': {
-            'category': ['tee'],
-            'sleeve': ['short', 'long'],
-            'colour': ['red', 'blue', 'white'],
-            'pattern': ['solid', 'stripes', 'dots'],
-        },
-        'jeans': {
-            'category': ['jeans'],
-            'closure': ['button', 'zip'],
-            'colour': ['blue', 'white'],
-            'pattern': ['solid', 'stripes'],
-        },
-    },
-}
+from mmfashion_attr.structures import AttributeSchema  # noqa: E402
+from tests.helpers.schemas import (  # noqa: E402
+    SMALL_SCHEMA,
+    TINY_SCHEMA,
+    VARIANT_SCHEMA,
+)
 
 
 @pytest.fixture
@@ -69,6 +25,31 @@ def small_schema():
 
 @pytest.fixture
 def small_schema_dict():
-    import copy
-
     return copy.deepcopy(SMALL_SCHEMA)
+
+
+@pytest.fixture
+def tiny_schema_dict():
+    return copy.deepcopy(TINY_SCHEMA)
+
+
+@pytest.fixture(scope='module')
+def variant_schema_file(tmp_path_factory):
+    """:data:`VARIANT_SCHEMA` as a JSON file."""
+    import json
+
+    p = tmp_path_factory.mktemp('schema') / 'schema.json'
+    p.write_text(json.dumps(VARIANT_SCHEMA))
+    return str(p)
+
+
+@pytest.fixture(name='root')
+def short_root(tmp_path_factory):
+    """A short folder (mmengine formats every config with yapf, which is
+    many times slower on the long strings of ``tmp_path``); one torch
+    thread (the tiny model gains nothing from more, and loses much on a
+    busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield str(tmp_path_factory.mktemp('r'))
+    torch.set_num_threads(threads)

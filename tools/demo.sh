@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# README command 1: set up .venv if needed, generate the embedded synthetic
-# catalog, train the demo config with mmpretrain's own shipped
-# tools/train.py, evaluate with its tools/test.py, print a per-attribute table.
+# The demo: set up .venv if needed, generate the embedded synthetic catalog,
+# train the demo config with mmpretrain's own shipped tools/train.py,
+# evaluate with its tools/test.py, print the per-attribute table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup_env.sh
@@ -9,14 +9,14 @@ PY=.venv/bin/python
 CFG=configs/demo/approach3_effnetv2-b0_1xb16_synthetic-128px.py
 DATA=data/synthetic
 WORK=${WORK_DIR:-work_dirs/demo}
-MIM=$($PY -c "import mmpretrain, os; print(os.path.join(os.path.dirname(mmpretrain.__file__), '.mim', 'tools'))")
+MIM=$($PY -c "from mmfashion_attr.utils import mim_tools_dir; print(mim_tools_dir())")
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 if [ ! -f "$DATA/schema.json" ]; then
-  $PY tools/dataset/make_synthetic.py "$DATA" --num ${NUM:-2000} --seed 0 --img-size 128
+  $PY tools/dataset_converters/make_synthetic.py "$DATA" --num ${NUM:-2000} --seed 0 --img-size 128
 fi
 start=$(date +%s)
 $PY "$MIM/train.py" "$CFG" --work-dir "$WORK"
 echo "== training took $(( $(date +%s) - start )) s"
 CKPT=$(ls -t "$WORK"/epoch_*.pth | head -n 1)
 $PY "$MIM/test.py" "$CFG" "$CKPT" --work-dir "$WORK/test"
-$PY tools/analysis/attribute_table.py "$CFG" --metrics "$WORK/test" --out "$WORK/attribute_table.json"
+$PY tools/analysis_tools/attribute_table.py "$CFG" --metrics "$WORK/test" --out "$WORK/attribute_table.json"

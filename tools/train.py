@@ -5,7 +5,7 @@ Same command line as mmpretrain's (``--work-dir``, ``--resume``, ``--amp``,
 ``custom_imports``, so mmpretrain's shipped script works as well.
 """
 
-from mmfashion_attr.mim_tools import run_mim_tool
+from mmfashion_attr.utils.mim_tools import run_mim_tool
 
 if __name__ == '__main__':
     run_mim_tool('train.py')

@@ -19,9 +19,9 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
 )
 
-# Reliability (README, "Reliability"): bad images counted per epoch, a
-# non-finite loss stops the run naming the batch's images, and model,
-# datasets and checkpoints must share one attribute schema.
+# Reliability (docs/en/advanced_guides/reliability.md): bad images counted
+# per epoch, a non-finite loss stops the run naming the batch's images, and
+# model, datasets and checkpoints must share one attribute schema.
 custom_hooks = [
     dict(type='BadImageLoggerHook'),
     dict(type='NonFiniteLossHook', on_nonfinite='raise'),

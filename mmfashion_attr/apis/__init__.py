@@ -1,4 +1,4 @@
-"""Inference, export and serving helpers (issue 4).
+"""Inference, export and serving helpers.
 
 Importing this package registers :class:`AttributeExtractor` in mmengine's
 ``INFERENCERS`` registry.

@@ -5,14 +5,14 @@ mmpretrain's ``ImageClassificationInferencer`` takes an argmax of
 thresholds). :class:`AttributeExtractor` is the inferencer for the
 multi-task multi-label model of Parekh & Shaik (VISAPP 2023): it thresholds
 every value (0.3 as in the paper, or per attribute / per value from
-``tools/tune_thresholds.py``), applies the schema's category mask and says
-explicitly when an attribute has no value above its threshold.
+``tools/analysis_tools/tune_thresholds.py``), applies the schema's category
+mask and says explicitly when an attribute has no value above its
+threshold.
 """
 
 from __future__ import annotations
 
 import copy
-import io
 import os
 import warnings
 from typing import (
@@ -23,6 +23,7 @@ from typing import (
     List,
     Optional,
     Sequence,
+    Tuple,
     Union,
 )
 
@@ -37,9 +38,10 @@ from mmengine.registry import INFERENCERS, DefaultScope
 from mmpretrain.apis import BaseInferencer
 from mmpretrain.registry import MODELS, TRANSFORMS
 
-from ..evaluation.metrics.attribute_metric import threshold_vector
-from ..schema import AttributeSchema
-from .safe_load import load_checkpoint_safely
+from ..evaluation.thresholds import threshold_vector
+from ..structures import AttributeSchema
+from ..utils.checkpoint import load_checkpoint_safely
+from ..utils.misc import get_test_pipeline_cfg
 
 # str / PathLike / ndarray / bytes / PIL.Image.Image
 ImageInput = Any
@@ -48,24 +50,14 @@ Categories = Union[None, str, Sequence[Optional[str]]]
 
 
 def read_checkpoint(checkpoint: str) -> dict:
-    """Read a checkpoint with ``torch.load(weights_only=True)``.
-
-    A local path goes to :func:`.safe_load.load_checkpoint_safely`; any
-    other mmengine file backend URI (``http(s)://`` ...) is fetched as bytes
-    and unpickled the same way. Explicit ``weights_only=True``, so
-    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` cannot turn it off; mmengine
-    training checkpoints load thanks to the allow-list of
-    :func:`mmfashion_attr.compat.allow_mmengine_checkpoint_globals`.
+    """Read a checkpoint (path or URI) onto the CPU with
+    :func:`mmfashion_attr.utils.checkpoint.load_checkpoint_safely`.
 
     Raises:
         pickle.UnpicklingError: The file holds objects outside the
             allow-list (``UnsafeCheckpointError``).
     """
-    if os.path.isfile(os.path.expanduser(checkpoint)):
-        return load_checkpoint_safely(checkpoint, map_location='cpu')
-    return load_checkpoint_safely(
-        io.BytesIO(get_bytes(checkpoint)), map_location='cpu'
-    )
+    return load_checkpoint_safely(checkpoint, map_location='cpu')
 
 
 def init_attribute_model(
@@ -162,15 +154,23 @@ def describe_input(item: Any, index: int) -> str:
     return f'<{type(item).__name__} #{index}>'
 
 
+# One input of a batch: (index, input, category, packed data or the error).
+BatchItem = Tuple[int, Any, Optional[str], Any]
+
+
 @INFERENCERS.register_module()
 class AttributeExtractor(BaseInferencer):
     """Fashion attribute extractor: thresholds, category masks, abstention.
 
-    Subclass of mmpretrain's ``BaseInferencer`` (same ``__call__`` style)
-    registered in mmengine's ``INFERENCERS`` registry (mmpretrain 1.2.0 has
-    none of its own), so ``INFERENCERS.build(dict(type='AttributeExtractor',
-    config=..., checkpoint=...))`` works next to the other OpenMMLab
-    inferencers. Checkpoints are read with ``weights_only=True``.
+    An mmpretrain ``BaseInferencer`` registered in mmengine's ``INFERENCERS``
+    registry (mmpretrain 1.2.0 has none of its own), so
+    ``INFERENCERS.build(dict(type='AttributeExtractor', config=...,
+    checkpoint=...))`` works next to the other OpenMMLab inferencers. It
+    runs the base class's steps: :meth:`preprocess` (load, test pipeline,
+    batch), :meth:`forward` (``model.test_step``), :meth:`visualize`
+    (prediction pictures, with ``draw=True``) and :meth:`postprocess`
+    (thresholds, category mask, records). Checkpoints are read with
+    ``weights_only=True``.
 
     Each image gives::
 
@@ -194,14 +194,19 @@ class AttributeExtractor(BaseInferencer):
             current / random weights).
         device: Device to run on. Defaults to ``cpu``.
         thresholds: A float, a dict or a JSON file of
-            ``tools/tune_thresholds.py``. Defaults to the head's threshold
-            (0.3, the paper's).
+            ``tools/analysis_tools/tune_thresholds.py``. Defaults to the
+            head's threshold (0.3, the paper's).
         batch_size: Images per forward pass. Defaults to 8.
         use_category_mask: Suppress values the schema does not allow for
             the given category. Defaults to True.
         return_scores: Add ``scores`` (every allowed value's score, by
             attribute) to each result. Defaults to False.
     """
+
+    preprocess_kwargs = {'categories'}
+    forward_kwargs: set = set()
+    visualize_kwargs = {'show', 'draw', 'ground_truth', 'max_size'}
+    postprocess_kwargs: set = set()
 
     def __init__(
         self,
@@ -241,11 +246,9 @@ class AttributeExtractor(BaseInferencer):
     def _init_pipeline(self, cfg: Config) -> Callable:
         from mmpretrain.datasets import remove_transform
 
-        if 'test_dataloader' in cfg:
-            pipeline = cfg.test_dataloader.dataset.pipeline
-        else:
-            pipeline = cfg.test_pipeline
-        pipeline = remove_transform(pipeline, 'LoadImageFromFile')
+        pipeline = remove_transform(
+            get_test_pipeline_cfg(cfg), 'LoadImageFromFile'
+        )
         with DefaultScope.overwrite_default_scope('mmpretrain'):
             return Compose([TRANSFORMS.build(t) for t in pipeline])
 
@@ -282,6 +285,7 @@ class AttributeExtractor(BaseInferencer):
         categories: Categories = None,
         batch_size: Optional[int] = None,
         return_datasamples: bool = False,
+        **kwargs,
     ) -> List[Any]:
         """Extract attributes of one or several images.
 
@@ -293,13 +297,15 @@ class AttributeExtractor(BaseInferencer):
             batch_size: Defaults to the constructor's.
             return_datasamples: Return the model's ``DataSample`` objects
                 (with ``pred_score``) instead of dicts.
+            **kwargs: Options of :meth:`visualize` (``draw``,
+                ``ground_truth``, ``show``).
 
         Returns:
             One result per input, in order (see the class docstring).
         """
         out: List[Any] = []
         for batch in self.iter_results(
-            inputs, categories, batch_size, return_datasamples
+            inputs, categories, batch_size, return_datasamples, **kwargs
         ):
             out.extend(batch)
         return out
@@ -310,56 +316,94 @@ class AttributeExtractor(BaseInferencer):
         categories: Categories = None,
         batch_size: Optional[int] = None,
         return_datasamples: bool = False,
+        **kwargs,
     ) -> Iterator[List[Any]]:
-        """Like :meth:`__call__`, yielding the results batch by batch."""
+        """Like :meth:`__call__`, yielding the results batch by batch.
+
+        The steps of ``BaseInferencer.__call__`` (preprocess, forward,
+        visualize, postprocess), run per batch so that results stream
+        out and no progress bar is drawn.
+        """
+        pre_kw, fwd_kw, vis_kw, post_kw = self._dispatch_kwargs(
+            categories=categories, **kwargs
+        )
         items = self._inputs_to_list(inputs)
-        if categories is None or isinstance(categories, str):
-            categories = [categories] * len(items)
-        elif len(categories) != len(items):
-            raise ValueError(
-                f'{len(categories)} categories for {len(items)} inputs'
-            )
         size = batch_size or self.batch_size
-        for start in range(0, len(items), size):
-            chunk = range(start, min(start + size, len(items)))
-            yield self._run_batch(
-                [(i, items[i], categories[i]) for i in chunk],
-                return_datasamples,
+        for batch in self.preprocess(items, batch_size=size, **pre_kw):
+            preds = self.forward(batch, **fwd_kw)
+            vis = self.visualize([b[1] for b in batch], preds, **vis_kw)
+            yield self.postprocess(preds, vis, return_datasamples, **post_kw)
+
+    def preprocess(
+        self,
+        inputs: List[ImageInput],
+        batch_size: int = 1,
+        categories: Categories = None,
+    ) -> Iterator[List[BatchItem]]:
+        """Batches of ``(index, input, category, packed data)``; an input
+        that fails to load or transform carries its exception instead.
+
+        Args:
+            inputs: The inputs (after ``_inputs_to_list``).
+            batch_size: Inputs per batch.
+            categories: One category for all, or one per input.
+        """
+        if categories is None or isinstance(categories, str):
+            categories = [categories] * len(inputs)
+        elif len(categories) != len(inputs):
+            raise ValueError(
+                f'{len(categories)} categories for {len(inputs)} inputs'
             )
 
-    def _run_batch(self, batch, return_datasamples: bool) -> List[Any]:
-        results: List[Any] = [None] * len(batch)
-        packed, where = [], []
-        for k, (i, item, cat) in enumerate(batch):
+        def load(i: int) -> BatchItem:
             try:
-                packed.append(self.prepare(item, cat))
-                where.append(k)
+                packed = self.prepare(inputs[i], categories[i])
             except Exception as e:  # one bad input must not stop the run
-                results[k] = self._error(item, i, e)
-        if not packed:
-            return results
-        try:
-            preds = self._forward(packed)
-        except Exception:  # find the culprit: one image at a time
-            preds = []
-            for k, p in zip(where, packed):
-                try:
-                    preds.append(self._forward([p])[0])
-                except Exception as e:
-                    i, item, _ = batch[k]
-                    preds.append(self._error(item, i, e))
-        for k, pred in zip(where, preds):
-            i, item, cat = batch[k]
-            if isinstance(pred, dict) or return_datasamples:
-                results[k] = pred
-            else:
-                scores = pred.pred_score.detach().float().cpu().numpy()
-                results[k] = dict(
-                    input=describe_input(item, i), **self.decode(scores, cat)
-                )
-        return results
+                packed = e
+            return (i, inputs[i], categories[i], packed)
 
-    def _forward(self, packed: List[dict]) -> list:
+        yield from self._get_chunk_data(
+            map(load, range(len(inputs))), batch_size
+        )
+
+    def forward(self, batch: List[BatchItem]) -> List[Any]:
+        """``model.test_step`` on a batch: one ``DataSample`` per input (its
+        metainfo gets ``input``, ``input_index`` and ``category``), or an
+        error record.
+
+        When the batch fails, its inputs run one by one to find the
+        culprit.
+        """
+        preds: List[Any] = [None] * len(batch)
+        good = [k for k, b in enumerate(batch) if isinstance(b[3], dict)]
+        for k, b in enumerate(batch):
+            if k not in good:
+                preds[k] = self._error(b[1], b[0], b[3])
+        if not good:
+            return preds
+        try:
+            outs = self._test_step([batch[k][3] for k in good])
+        except Exception:
+            outs = []
+            for k in good:
+                try:
+                    outs.append(self._test_step([batch[k][3]])[0])
+                except Exception as e:
+                    outs.append(self._error(batch[k][1], batch[k][0], e))
+        for k, out in zip(good, outs):
+            i, item, cat, _ = batch[k]
+            if not isinstance(out, dict):
+                out.set_metainfo(
+                    dict(
+                        input=describe_input(item, i),
+                        input_index=i,
+                        category=cat,
+                    )
+                )
+            preds[k] = out
+        return preds
+
+    def _test_step(self, packed: List[dict]) -> list:
         with torch.no_grad():
             return self.model.test_step(default_collate(packed))
 
@@ -411,16 +455,90 @@ class AttributeExtractor(BaseInferencer):
             out['scores'] = all_scores
         return out
 
-    # mmpretrain's BaseInferencer interface
-    def visualize(self, inputs, preds, **kwargs):  # noqa: D102
-        return None
+    def _record(self, pred: Any) -> dict:
+        """The output record of one prediction (error records as they
+        are)."""
+        if isinstance(pred, dict):
+            return pred
+        scores = pred.pred_score.detach().float().cpu().numpy()
+        meta = pred.metainfo
+        return dict(
+            input=meta.get('input'),
+            **self.decode(scores, meta.get('category')),
+        )
+
+    def visualize(
+        self,
+        inputs: List[ImageInput],
+        preds: List[Any],
+        show: bool = False,
+        draw: bool = False,
+        ground_truth: Optional[Sequence[Optional[dict]]] = None,
+        max_size: Optional[int] = None,
+    ) -> Optional[List[Optional[np.ndarray]]]:
+        """Prediction pictures (:func:`draw_prediction`) of the inputs.
+
+        Args:
+            inputs: The batch's inputs.
+            preds: Their predictions (:meth:`forward`).
+            show: Display in a window: not supported (as the base class).
+            draw: Draw the pictures. Defaults to False (returns None).
+            ground_truth: ``{attribute: [values]}`` per input (or None),
+                drawn as green / red boxes; indexed like all inputs of the
+                call, by each prediction's position.
+            max_size: Longest side of the image in a picture: larger
+                images are shrunk, smaller ones kept. Defaults to the side
+                of the network input (the pipeline's ``ResizePad``).
+
+        Returns:
+            One BGR picture per input (None for a failed input), or None.
+        """
+        if show:
+            return super().visualize(inputs, preds, show=show)
+        if not draw:
+            return None
+        from ..visualization import (
+            draw_prediction,
+            fit_within,
+            network_input_size,
+        )
+
+        if max_size is None:
+            max_size = network_input_size(self.pipeline)
+
+        pictures: List[Optional[np.ndarray]] = []
+        for item, pred in zip(inputs, preds):
+            if isinstance(pred, dict):
+                pictures.append(None)
+                continue
+            record = self._record(pred)
+            gt = None
+            if ground_truth is not None:
+                gt = ground_truth[pred.metainfo['input_index']]
+            img = fit_within(load_image(item), max_size)
+            pictures.append(
+                draw_prediction(img, record, gt=gt, height=img.shape[0])
+            )
+        return pictures
 
     def postprocess(
-        self, preds, visualization, return_datasamples=False, **kwargs
-    ):  # noqa: D102
+        self,
+        preds: List[Any],
+        visualization: Optional[List[Optional[np.ndarray]]],
+        return_datasamples: bool = False,
+    ) -> List[Any]:
+        """The output records (see the class docstring), or the
+        ``DataSample`` objects with ``return_datasamples``; with
+        pictures from :meth:`visualize`, each record gets them under
+        ``visualization``."""
         if return_datasamples:
-            return preds
-        return [self.decode(p.pred_score.float().cpu().numpy()) for p in preds]
+            return list(preds)
+        records = [self._record(p) for p in preds]
+        if visualization is not None:
+            for record, picture in zip(records, visualization):
+                if picture is not None:
+                    record['visualization'] = picture
+        return records
 
     @staticmethod
     def list_models(pattern: Optional[str] = None) -> List[str]:

@@ -21,8 +21,9 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 
-from ..evaluation.metrics.attribute_metric import load_thresholds
-from ..schema import AttributeSchema
+from ..evaluation.thresholds import load_thresholds
+from ..structures import AttributeSchema
+from ..utils.misc import get_test_pipeline_cfg
 
 
 def output_names(schema: AttributeSchema) -> List[str]:
@@ -66,9 +67,6 @@ class AttributeScores(nn.Module):
         std = pre.std.detach().clone() if normalize else torch.ones(3, 1, 1)
         self.register_buffer('mean', mean.view(1, -1, 1, 1).float())
         self.register_buffer('std', std.view(1, -1, 1, 1).float())
-        self.slices = [
-            self.schema.slice(i) for i in range(self.schema.num_attributes)
-        ]
 
     def forward(self, image: torch.Tensor) -> tuple:
         x = image.float()
@@ -76,18 +74,13 @@ class AttributeScores(nn.Module):
             x = x.flip(1)
         x = (x - self.mean) / self.std
         scores = torch.sigmoid(self.model.head(self.model.extract_feat(x)))
-        return tuple(scores[:, sl] for sl in self.slices)
+        return tuple(self.model.head.split_logits(scores).values())
 
 
 def input_size(cfg) -> int:
     """Side of the square network input from the test pipeline's
     ``ResizePad`` (``scale``)."""
-    pipeline = (
-        cfg.test_dataloader.dataset.pipeline
-        if 'test_dataloader' in cfg
-        else cfg.test_pipeline
-    )
-    for t in pipeline:
+    for t in get_test_pipeline_cfg(cfg):
         if t.get('type') == 'ResizePad':
             return int(t['scale'])
     raise ValueError('no ResizePad in the test pipeline: pass input_size')

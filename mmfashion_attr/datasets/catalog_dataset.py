@@ -9,7 +9,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 from mmpretrain.registry import DATASETS
 
-from ..schema import AttributeSchema
+from ..structures import AttributeSchema
 from .catalog_format import (
     CatalogFormatError,
     CatalogReadReport,

@@ -39,7 +39,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from ..schema import AttributeSchema
+from ..structures import AttributeSchema
 
 UNKNOWN_PREFIX = '?'
 CSV_SEPARATOR = '|'
@@ -377,11 +377,3 @@ def encode_records(
 def _keep(report: CatalogReadReport, msg: str, limit: int) -> None:
     if len(report.errors) < limit:
         report.errors.append(msg)
-
-
-def write_jsonl(path: str, records: List[dict]) -> None:
-    """Write catalog records as JSON Lines."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, 'w', encoding='utf-8') as f:
-        for rec in records:
-            f.write(json.dumps(rec, ensure_ascii=False) + '\n')

@@ -23,12 +23,12 @@ from typing import List, Optional, Sequence, Union
 from mmengine.logging import print_log
 from mmpretrain.registry import DATASETS
 
-from ..schema import AttributeSchema
+from ..structures import AttributeSchema
 from .catalog_dataset import CatalogDataset
 from .catalog_format import encode_records
 from .converters import (
+    CONVERTERS,
     DEFAULT_MAX_REJECT_RATIO,
-    FORMATS,
     conversion_problems,
     convert_sources,
     strip_private,
@@ -40,18 +40,19 @@ class ConvertedDataset(CatalogDataset):
     """A public dataset read from its original annotation files.
 
     Args:
-        format: A key of ``FORMATS`` (``fashionpedia-attr``,
+        format: A key of ``CONVERTERS`` (``fashionpedia-attr``,
             ``fashionai``, ``imat2018``, ``deepfashion``,
             ``imat2020-attr``, ``catalog``). The instance formats need
             their crops written first: use
-            ``tools/dataset/convert.py`` and :class:`CatalogDataset`.
+            ``tools/dataset_converters/convert.py`` and
+            :class:`CatalogDataset`.
         sources: ``SPLIT=PATH`` strings (``deepfashion``: the root),
             relative to ``data_root``. List every split the converter needs
             (all splits are converted; ``split`` picks one).
         split: The split this dataset holds.
         schema: Schema path/dict; ``None`` uses the converter's schema.
             The model head must use the same schema (write it with
-            ``tools/dataset/convert.py ... --schema-only``).
+            ``tools/dataset_converters/convert.py ... --schema-only``).
         converter_options: Keyword arguments of the converter; relative
             ``label_map``/``ontology``/``schema`` paths are under
             ``data_root``, FashionAI image paths are made relative to it.
@@ -76,16 +77,16 @@ class ConvertedDataset(CatalogDataset):
         max_reject_ratio: float = DEFAULT_MAX_REJECT_RATIO,
         **kwargs,
     ) -> None:
-        if format not in FORMATS:
+        if format not in CONVERTERS:
             raise ValueError(
                 f'ConvertedDataset: unknown format {format!r}; '
-                f'known: {sorted(FORMATS)}'
+                f'known: {sorted(CONVERTERS)}'
             )
         opts = dict(converter_options or {})
         for key in ('label_map', 'ontology', 'schema'):
             if isinstance(opts.get(key), str):
                 opts[key] = self._under(data_root, opts[key])
-        if format == 'fashionai':
+        if 'root' in CONVERTERS[format].options:  # images relative to it
             opts.setdefault('root', data_root or None)
         conv = convert_sources(
             format,
@@ -96,7 +97,7 @@ class ConvertedDataset(CatalogDataset):
         if conv.crops and any(conv.crops.values()):
             raise ValueError(
                 f'ConvertedDataset: {format} needs its crops written; run '
-                'tools/dataset/convert.py and use CatalogDataset'
+                'tools/dataset_converters/convert.py and use CatalogDataset'
             )
         if split not in conv.splits:
             raise ValueError(

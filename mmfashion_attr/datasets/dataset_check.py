@@ -1,7 +1,8 @@
-"""Validate an annotation set before a long run (``tools/dataset/check.py``).
+"""Validate an annotation set before a long run
+(``tools/dataset_converters/check.py``).
 
 Finds, for any supported format (see
-:data:`mmfashion_attr.datasets.converters.FORMATS`):
+:data:`mmfashion_attr.datasets.converters.CONVERTERS`):
 
 * unreadable, missing or corrupt images (fully decoded with Pillow);
 * unknown ids (attribute, label, category, image ids), malformed lines;
@@ -23,7 +24,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from tqdm import tqdm
 
-from ..schema import AttributeSchema, SchemaError
+from ..structures import AttributeSchema, SchemaError
 from .catalog_format import CatalogFormatError, encode_record
 from .converters import Conversion, strip_private
 

@@ -3,11 +3,15 @@
 Importing registers, into mmpretrain's registries, ``BadImageLoggerHook``,
 ``NonFiniteLossHook``, ``SchemaCheckHook``,
 ``ResumableEpochBasedTrainLoop``, ``ResumableSampler`` and
-``SafeLoadImage`` (see the README, "Reliability").
+``SafeLoadImage`` (the configs' ``custom_hooks``, see
+``configs/_base_/default_runtime.py``).
 """
 
 from ..datasets.samplers.resumable_sampler import ResumableSampler
-from ..datasets.transforms.load_image_safe import BadImageError, SafeLoadImage
+from ..datasets.transforms.load_image_tolerant import (
+    BadImageError,
+    SafeLoadImage,
+)
 from .hooks import *  # noqa: F401,F403
 from .hooks import __all__ as _hooks_all
 from .runner import *  # noqa: F401,F403

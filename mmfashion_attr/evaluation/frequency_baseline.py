@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..schema import AttributeSchema
+from ..structures import AttributeSchema
 
 
 def value_frequencies(

@@ -4,72 +4,28 @@ mmpretrain's ``test.py --out FILE.pkl`` appends mmengine's ``DumpResults``
 to the test evaluator: a pickled list with one dict per sample
 (``pred_score``, ``gt_attr``, ``gt_attr_mask``, ``category_idx``,
 ``img_path``, ...). A pickle can run code when loaded, so it is read with
-an unpickler that resolves only the classes such a file contains (tensors,
-numpy arrays, plain containers), and the tensor storages inside it with
-``torch.load(weights_only=True)``; anything else is refused.
+:func:`mmfashion_attr.utils.checkpoint.load_pickle_safely`, which resolves
+only the allow-listed classes such a file contains (tensors, numpy arrays,
+plain containers); anything else is refused.
 """
 
 from __future__ import annotations
 
-import io
 import pickle
-from typing import Any, List, Optional, Union
+from typing import List, Optional, Union
 
 import numpy as np
-import torch
 from mmengine.config import Config
 
-from ..schema import AttributeSchema
+from ..structures import AttributeSchema
+from ..utils.checkpoint import load_pickle_safely
 from .metrics.attribute_metric import AttributeMetric
-
-# (module, name) pairs a DumpResults pickle of our data samples holds.
-_ALLOWED = {
-    ('_codecs', 'encode'),
-    ('collections', 'OrderedDict'),
-    ('torch._utils', '_rebuild_tensor_v2'),
-    ('torch._utils', '_rebuild_tensor'),
-    ('torch', 'Size'),
-    ('torch', 'device'),
-    ('torch', 'FloatStorage'),
-    ('torch', 'ByteStorage'),
-    ('torch', 'LongStorage'),
-    ('torch', 'BoolStorage'),
-    ('torch', 'float32'),
-    ('numpy', 'ndarray'),
-    ('numpy', 'dtype'),
-    ('numpy.core.multiarray', '_reconstruct'),
-    ('numpy.core.multiarray', 'scalar'),
-    ('numpy._core.multiarray', '_reconstruct'),
-    ('numpy._core.multiarray', 'scalar'),
-}
-
-
-def _storage_from_bytes(data: bytes):
-    """``torch.storage._load_from_bytes`` with ``weights_only=True`` (the
-    original passes ``weights_only=False``: a pickle inside the pickle)."""
-    return torch.load(io.BytesIO(data), weights_only=True)
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == ('torch.storage', '_load_from_bytes'):
-            return _storage_from_bytes
-        if (module, name) in _ALLOWED or (
-            module == 'numpy.dtypes' and name.endswith('DType')
-        ):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(
-            f'refusing to load {module}.{name} from a predictions file '
-            '(only tensors, arrays and plain containers are allowed)'
-        )
 
 
 def load_prediction_samples(path: str) -> List[dict]:
     """The per-sample dicts of a ``test.py --out`` pickle, read safely."""
-    with open(path, 'rb') as f:
-        data = f.read()
     try:
-        samples = _RestrictedUnpickler(io.BytesIO(data)).load()
+        samples = load_pickle_safely(path)
     except pickle.UnpicklingError as e:
         raise ValueError(f'{path}: {e}') from None
     if not isinstance(samples, list) or not all(
@@ -119,22 +75,19 @@ def schema_from_config(
     return AttributeSchema.from_dict(dict(head_schema))
 
 
-def add_prediction_args(parser) -> None:
-    """The ``PREDICTIONS.pkl`` argument and ``--config`` / ``--schema`` of
-    the tools that read ``test.py --out`` files."""
-    parser.add_argument('predictions', help='tools/test.py --out FILE.pkl')
-    src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument('--config', help='config whose head names the schema')
-    src.add_argument('--schema', help='schema.json')
-
-
-def predictions_from_args(args, use_category_mask: bool = True):
-    """``(schema, scores, gt, mask, category_idx)`` for parsed arguments of
-    :func:`add_prediction_args`."""
-    schema = schema_from_config(args.config, args.schema)
+def read_predictions(
+    path: str,
+    config: Union[None, str, Config] = None,
+    schema: Optional[str] = None,
+    use_category_mask: bool = True,
+):
+    """``(schema, scores, gt, mask, category_idx)`` of a ``test.py --out``
+    pickle, with the schema given or the one of the config's head (see
+    :func:`schema_from_config` and :func:`load_predictions`)."""
+    attr_schema = schema_from_config(config, schema)
     return (
-        schema,
+        attr_schema,
         *load_predictions(
-            args.predictions, schema, use_category_mask=use_category_mask
+            path, attr_schema, use_category_mask=use_category_mask
         ),
     )

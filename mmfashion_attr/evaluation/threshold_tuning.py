@@ -4,7 +4,7 @@ The paper thresholds every sigmoid at 0.3 (Parekh & Shaik, VISAPP 2023,
 section 5.3). A catalog ships an extractor whose thresholds are chosen per
 attribute and per value on validation predictions, either to maximise F1 or
 to reach a target precision. The result is the threshold JSON read by
-:func:`~mmfashion_attr.evaluation.metrics.attribute_metric.load_thresholds`
+:func:`~mmfashion_attr.evaluation.thresholds.load_thresholds`
 (metrics, inference, ONNX serving)::
 
     {"default": 0.35,
@@ -26,7 +26,7 @@ from typing import Dict, Optional
 
 import numpy as np
 
-from ..schema import AttributeSchema
+from ..structures import AttributeSchema
 from .metrics.attribute_metric_suite import precision_recall_curve
 
 MODES = ('f1', 'precision')

@@ -9,12 +9,12 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
-from ..evaluation.metrics.attribute_metric import threshold_vector
 from ..evaluation.metrics.attribute_metric_suite import (
     average_precision,
     precision_recall_curve,
 )
-from ..schema import AttributeSchema
+from ..evaluation.thresholds import threshold_vector
+from ..structures import AttributeSchema
 
 
 def _operating_point(scores, gt, thr):

@@ -1,4 +1,5 @@
-# An in-house catalog in the catalog format (README, "Data format"):
+# An in-house catalog in the catalog format
+# (docs/en/user_guides/dataset_prepare.md):
 #   data/catalog/schema.json, train.jsonl, val.jsonl, test.jsonl, images.
 # Override `data_root` AND `schema_file` together for another location.
 data_root = 'data/catalog/'
@@ -15,7 +16,7 @@ train_pipeline = [
     dict(type='SafeLoadImage', on_error='skip', decode_scale=img_size),
     # Resize first, then augment at the network's size: the paper's Keras
     # generator augments the resized image, and the affine warp then costs
-    # (384 / 1000)^2 of a warp at full size (tools/benchmark_pipeline.py).
+    # (384 / 1000)^2 of a warp at full size (docs/en/notes/benchmarks.md).
     dict(type='ResizePad', scale=img_size),
     dict(
         type='FashionRandomAffine',

@@ -1,6 +1,7 @@
 # FashionAI attributes (Alibaba Tianchi 2018), one attribute per image.
-# Convert once (docs/datasets.md), which writes schema.json and the splits:
-#   python tools/dataset/convert.py fashionai \
+# Convert once (docs/en/user_guides/dataset_prepare.md), which writes
+# schema.json and the splits:
+#   python tools/dataset_converters/convert.py fashionai \
 #       train=data/fashionai/base/Annotations/label.csv \
 #       train=data/fashionai/web/Annotations/skirt_length_labels.csv \
 #       --img-root data/fashionai --val-fraction 0.1 --maybe unknown \

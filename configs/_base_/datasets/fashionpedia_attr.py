@@ -1,7 +1,8 @@
 # Fashionpedia / iMaterialist-2021 global attributes (the paper's six
 # supercategories).
-# Convert once (docs/datasets.md), which writes schema.json and the splits:
-#   python tools/dataset/convert.py fashionpedia-attr \
+# Convert once (docs/en/user_guides/dataset_prepare.md), which writes
+# schema.json and the splits:
+#   python tools/dataset_converters/convert.py fashionpedia-attr \
 #       train=data/fashionpedia/attributes_train2020.json \
 #       val=data/fashionpedia/attributes_val2020.json \
 #       --img-prefix train=train val=test --out data/fashionpedia/attr

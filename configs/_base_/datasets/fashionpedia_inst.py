@@ -1,7 +1,8 @@
 # Fashionpedia instances: one crop per main garment, category = product
 # category.
-# Convert once (docs/datasets.md), which writes schema.json and the splits:
-#   python tools/dataset/convert.py fashionpedia-inst \
+# Convert once (docs/en/user_guides/dataset_prepare.md), which writes
+# schema.json and the splits:
+#   python tools/dataset_converters/convert.py fashionpedia-inst \
 #       train=data/fashionpedia/instances_attributes_train2020.json \
 #       val=data/fashionpedia/instances_attributes_val2020.json \
 #       --img-prefix train=train val=test --out data/fashionpedia/inst

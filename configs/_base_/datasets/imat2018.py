@@ -1,6 +1,7 @@
 # iMaterialist-Fashion 2018 (FGVC5, iFashion-Attribute), 8 tasks.
-# Convert once (docs/datasets.md), which writes schema.json and the splits:
-#   python tools/dataset/convert.py imat2018 \
+# Convert once (docs/en/user_guides/dataset_prepare.md), which writes
+# schema.json and the splits:
+#   python tools/dataset_converters/convert.py imat2018 \
 #       train=data/imat2018/train.json val=data/imat2018/validation.json \
 #       --label-map data/imat2018/iMat_fashion_2018_label_map_228.csv \
 #       --img-prefix train=train val=validation --out data/imat2018/catalog

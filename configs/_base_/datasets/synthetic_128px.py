@@ -1,4 +1,5 @@
-# The embedded synthetic catalog (tools/dataset/make_synthetic.py), 128 px.
+# The embedded synthetic catalog (tools/dataset_converters/make_synthetic.py),
+# 128 px.
 _base_ = './catalog_384px.py'
 data_root = 'data/synthetic/'
 schema_file = data_root + 'schema.json'
@@ -10,7 +11,7 @@ train_pipeline = [
     dict(type='SafeLoadImage', on_error='skip', decode_scale=img_size),
     # Resize first, then augment at the network's size: the paper's Keras
     # generator augments the resized image, and the affine warp then costs
-    # (384 / 1000)^2 of a warp at full size (tools/benchmark_pipeline.py).
+    # (384 / 1000)^2 of a warp at full size (docs/en/notes/benchmarks.md).
     dict(type='ResizePad', scale=img_size),
     dict(
         type='FashionRandomAffine',

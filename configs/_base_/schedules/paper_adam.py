@@ -10,7 +10,7 @@ param_scheduler = dict(
     begin=0,
     # `end` is explicit: a by-epoch scheduler without it stores the first
     # run's max_epochs in the checkpoint, which breaks resuming with another
-    # length (see README, upstream workarounds).
+    # length (docs/en/notes/compatibility.md).
     end=10000,
 )
 

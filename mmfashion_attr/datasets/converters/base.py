@@ -2,13 +2,14 @@
 
 A converter reads a public dataset's own annotation files and returns a
 :class:`Conversion`: the attribute schema (a dict, see
-:mod:`mmfashion_attr.schema`), one list of catalog records per split (see
-:mod:`mmfashion_attr.datasets.catalog_format`) and a
+:mod:`mmfashion_attr.structures.attribute_schema`), one list of catalog
+records per split (see :mod:`mmfashion_attr.datasets.catalog_format`) and a
 :class:`ConversionReport` of the problems found (unknown ids, duplicate
 records, malformed lines). :func:`write_conversion` writes
-``schema.json`` and ``<split>.jsonl`` (and, for the instance task, the
-crops), so :class:`~mmfashion_attr.datasets.CatalogDataset` reads every
-format.
+``schema.json`` and ``<split>.jsonl`` with the catalog writer
+(:func:`~mmfashion_attr.datasets.catalog_writer.write_catalog`) and, for
+the instance task, the crops, so
+:class:`~mmfashion_attr.datasets.CatalogDataset` reads every format.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import json
 import os
 import os.path as osp
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from ..catalog_format import write_jsonl
+from ..catalog_writer import write_catalog
 
 
 class ConversionError(ValueError):
@@ -142,6 +143,24 @@ def unique_names(names: Sequence[str], ids: Sequence) -> List[str]:
     return out
 
 
+def iter_annotations(
+    annotations: Sequence[dict], path: str, split: str, progress: bool
+) -> Iterator[Tuple[int, str, dict]]:
+    """``(index, where, annotation)`` of an annotation list, ``where``
+    naming the file and index for error messages; a tqdm bar with
+    ``progress``."""
+    from tqdm import tqdm
+
+    bar = tqdm(
+        annotations,
+        desc=f'annotations {split}',
+        unit='ann',
+        disable=not progress,
+    )
+    for i, ann in enumerate(bar):
+        yield i, f'{path}: annotations[{i}]', ann
+
+
 def strip_private(record: dict) -> dict:
     """A record without the converter's private keys (``_where``...)."""
     return {k: v for k, v in record.items() if not k.startswith('_')}
@@ -171,16 +190,14 @@ def write_conversion(
     Returns:
         ``{name: path}`` of the written annotation files.
     """
-    os.makedirs(out_dir, exist_ok=True)
-    written = {}
-    path = osp.join(out_dir, 'schema.json')
-    with open(path, 'w', encoding='utf-8') as f:
-        json.dump(conv.schema, f, indent=1, ensure_ascii=False)
-    written['schema'] = path
-    for split, records in conv.splits.items():
-        path = osp.join(out_dir, f'{split}.jsonl')
-        write_jsonl(path, [strip_private(r) for r in records])
-        written[split] = path
+    written = write_catalog(
+        out_dir,
+        conv.schema,
+        {
+            split: [strip_private(r) for r in recs]
+            for split, recs in conv.splits.items()
+        },
+    )
     for split, jobs in conv.crops.items():
         write_crops(
             jobs,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, Union
 
-from ...schema import AttributeSchema, SchemaError
+from ...structures import AttributeSchema, SchemaError
 from ..catalog_format import CatalogFormatError, iter_raw_records
 from .base import Conversion, ConversionError, ConversionReport
 

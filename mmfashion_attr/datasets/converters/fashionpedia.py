@@ -31,13 +31,12 @@ from __future__ import annotations
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from tqdm import tqdm
-
 from .base import (
     Conversion,
     ConversionError,
     ConversionReport,
     CropJob,
+    iter_annotations,
     load_json,
     snake,
     unique_names,
@@ -285,15 +284,9 @@ def convert_fashionpedia_attributes(
         images = _images(d, path, report)
         seen = set()
         records = []
-        for i, ann in enumerate(
-            tqdm(
-                d['annotations'],
-                desc=f'annotations {split}',
-                unit='ann',
-                disable=not progress,
-            )
+        for _, where, ann in iter_annotations(
+            d['annotations'], path, split, progress
         ):
-            where = f'{path}: annotations[{i}]'
             report.inputs += 1
             iid = ann.get('image_id')
             if iid not in images:
@@ -525,15 +518,10 @@ def instance_conversion(
         images = _images(d, path, report)
         by_image: Dict[int, List[Tuple[str, dict]]] = {}
         seen_ids = set()
-        for i, ann in enumerate(
-            tqdm(
-                d['annotations'],
-                desc=f'annotations {split}',
-                unit='ann',
-                disable=not progress,
-            )
+        for i, where, ann in iter_annotations(
+            d['annotations'], path, split, progress
         ):
-            where = ann.get('_where') or f'{path}: annotations[{i}]'
+            where = ann.get('_where') or where
             report.inputs += count_inputs
             aid = ann.get('id')
             if aid in seen_ids:

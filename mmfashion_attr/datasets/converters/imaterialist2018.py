@@ -31,12 +31,11 @@ import csv
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
-from tqdm import tqdm
-
 from .base import (
     Conversion,
     ConversionError,
     ConversionReport,
+    iter_annotations,
     load_json,
     snake,
     unique_names,
@@ -164,15 +163,7 @@ def convert_imaterialist2018(
         if isinstance(d.get('images'), list):
             known_images = {str(im.get('imageId')) for im in d['images']}
         records, seen = [], set()
-        for i, ann in enumerate(
-            tqdm(
-                anns,
-                desc=f'annotations {split}',
-                unit='ann',
-                disable=not progress,
-            )
-        ):
-            where = f'{path}: annotations[{i}]'
+        for _, where, ann in iter_annotations(anns, path, split, progress):
             report.inputs += 1
             iid = ann.get('imageId')
             if iid is None:

@@ -1,4 +1,4 @@
-from .load_image_safe import BadImageError, SafeLoadImage, decode_image
+from .load_image_tolerant import BadImageError, SafeLoadImage, decode_image
 from .pack_attr_inputs import PackAttrInputs
 from .random_affine import FashionRandomAffine, affine_matrix
 from .resize_pad import ResizePad

@@ -10,7 +10,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 from mmpretrain.registry import HOOKS
 
-from ...schema import AttributeSchema
+from ...structures import AttributeSchema
 
 
 class SchemaMismatchError(ValueError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -10,7 +9,8 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmpretrain.registry import METRICS
 
-from ...schema import AttributeSchema
+from ...structures import AttributeSchema
+from ..thresholds import threshold_vector
 
 
 def micro_prf(
@@ -42,39 +42,6 @@ def micro_prf(
         support=int(np.count_nonzero(gt & mask)),
         num_labelled=int(np.count_nonzero(mask)),
     )
-
-
-def load_thresholds(thresholds: Union[None, float, str, dict]) -> dict:
-    """Normalise a threshold spec to ``{'default': t, 'attributes': {...},
-    'values': {'attr/value': t}}``. A string is a JSON file written by
-    ``tools/tune_thresholds.py`` (same keys)."""
-    if thresholds is None:
-        return dict(default=0.3, attributes={}, values={})
-    if isinstance(thresholds, (int, float)):
-        return dict(default=float(thresholds), attributes={}, values={})
-    if isinstance(thresholds, str):
-        with open(thresholds, encoding='utf-8') as f:
-            thresholds = json.load(f)
-    return dict(
-        default=float(thresholds.get('default', 0.3)),
-        attributes=dict(thresholds.get('attributes', {})),
-        values=dict(thresholds.get('values', {})),
-    )
-
-
-def threshold_vector(schema: AttributeSchema, thresholds) -> np.ndarray:
-    """Per flat value thresholds: value, else attribute, else default."""
-    spec = load_thresholds(thresholds)
-    out = np.full(schema.num_values, spec['default'], dtype=np.float32)
-    for i, a in enumerate(schema.attributes):
-        sl = schema.slice(i)
-        if a.name in spec['attributes']:
-            out[sl] = float(spec['attributes'][a.name])
-        for j, v in enumerate(a.values):
-            key = f'{a.name}/{v}'
-            if key in spec['values']:
-                out[sl.start + j] = float(spec['values'][key])
-    return out
 
 
 @METRICS.register_module()
@@ -164,11 +131,22 @@ class AttributeMetric(BaseMetric):
             mask &= allowed[cats]
         return scores, gt, mask
 
-    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        if not results:
-            return {}
+    def predictions(self, results: List[dict]):
+        """``(scores, gt, mask, pred)`` arrays of the collected results:
+        :meth:`stack` and the thresholded scores."""
         scores, gt, mask = self.stack(results)
         pred = scores >= threshold_vector(self.schema, self.thresholds)
+        return scores, gt, mask, pred
+
+    def attribute_summary(
+        self,
+        scores: np.ndarray,
+        gt: np.ndarray,
+        mask: np.ndarray,
+        pred: np.ndarray,
+    ) -> Dict[str, float]:
+        """``<a>/micro_f1``, ``<a>/precision``, ``<a>/recall`` of the
+        attributes with a labelled entry and their ``mean_*``."""
         out: Dict[str, float] = {}
         per_attr = []
         for i, a in enumerate(self.schema.attributes):
@@ -184,6 +162,11 @@ class AttributeMetric(BaseMetric):
                 float(np.mean([m[k] for m in per_attr])) if per_attr else 0.0
             )
         return out
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        if not results:
+            return {}
+        return self.attribute_summary(*self.predictions(results))
 
 
 def _np(x) -> np.ndarray:

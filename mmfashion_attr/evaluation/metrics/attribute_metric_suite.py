@@ -16,8 +16,8 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 from mmpretrain.registry import METRICS
 
-from ...schema import AttributeSchema
-from .attribute_metric import AttributeMetric, _np, micro_prf, threshold_vector
+from ...structures import AttributeSchema
+from .attribute_metric import AttributeMetric, micro_prf
 
 
 def ranking_counts(scores: np.ndarray, gt: np.ndarray):
@@ -144,7 +144,7 @@ class AttributeMetricSuite(AttributeMetric):
     Args:
         schema: Attribute schema. Defaults to the dataset's.
         thresholds: A float (paper: 0.3), a dict or a JSON file written by
-            ``tools/tune_thresholds.py``.
+            ``tools/analysis_tools/tune_thresholds.py``.
         use_category_mask: Leave out values not allowed for the category.
         per_value: Also report per value metrics. Defaults to False.
         per_category: Also report per product category. Defaults to False.
@@ -171,25 +171,6 @@ class AttributeMetricSuite(AttributeMetric):
         )
         self.per_value = per_value
         self.per_category = per_category
-
-    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        """One result per sample, labelled or not (keeps ranks aligned)."""
-        for s in data_samples:
-            score = _np(s['pred_score']).astype(np.float32)
-            if 'gt_attr' in s:
-                gt = _np(s['gt_attr']).astype(bool)
-                mask = _np(s['gt_attr_mask']).astype(bool)
-            else:  # unlabelled: an all-masked placeholder
-                gt = np.zeros(score.shape, bool)
-                mask = np.zeros(score.shape, bool)
-            self.results.append(
-                dict(
-                    pred_score=score,
-                    gt_attr=gt,
-                    gt_attr_mask=mask,
-                    category_idx=int(s.get('category_idx', -1)),
-                )
-            )
 
     # ------------------------------------------------------------ helpers
     def attribute_metrics(
@@ -252,11 +233,10 @@ class AttributeMetricSuite(AttributeMetric):
 
     # ------------------------------------------------------------ compute
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        out = super().compute_metrics(results)
         if not results:
-            return out
-        scores, gt, mask = self.stack(results)
-        pred = scores >= threshold_vector(self.schema, self.thresholds)
+            return {}
+        scores, gt, mask, pred = self.predictions(results)
+        out = self.attribute_summary(scores, gt, mask, pred)
         per_attr = self.attribute_metrics(scores, gt, mask, pred)
         for name, m in per_attr.items():
             for k in ('macro_f1', 'mAP'):

@@ -17,17 +17,17 @@ class EfficientNetV2Taps(EfficientNetV2):
     ``find_unused_parameters`` ("Expected to have finished reduction") and
     costs compute. This subclass drops every layer after
     ``max(out_indices)``; with ``out_indices=(8,)`` (the baseline) it is
-    the full network. Pretrained weights load as before (the dropped
+    the full network. Pretrained weights of the full network load (the dropped
     layers' keys are reported as unexpected and ignored).
 
     The activation defaults to ``nn.SiLU`` (in place) instead of mmcv's
     ``Swish``. Both compute ``x * sigmoid(x)``, so outputs and pretrained
     weights are unchanged (equal within float rounding, tested), but
     ``Swish`` runs it as two kernels and keeps the sigmoid for backward.
-    The fused in-place kernel made an EfficientNetV2-M training step 27 %
-    faster on CPU and closes most of the gap to timm's implementation on
-    GPU (README, "Performance"). ``act_cfg=dict(type='Swish')`` restores
-    mmpretrain's behaviour.
+    The fused in-place kernel makes a training step faster
+    (``tools/analysis_tools/benchmark.py --variants plain --plain-act
+    Swish`` measures the stock activation for comparison).
+    ``act_cfg=dict(type='Swish')`` restores mmpretrain's behaviour.
 
     Args:
         act_cfg: Activation of every conv block and of the

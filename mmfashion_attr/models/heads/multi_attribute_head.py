@@ -13,7 +13,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ...schema import AttributeSchema
+from ...structures import AttributeSchema
 
 
 class _Branch(nn.Module):
@@ -182,6 +182,29 @@ class MultiAttributeHead(BaseModule):
             self._fused_cache = (key, self.fused_weights())
         return self._fused_cache[1]
 
+    def _hidden(self, feats, w1: torch.Tensor, b1: torch.Tensor):
+        x = feats if isinstance(feats, torch.Tensor) else feats[-1]
+        return self.act(F.linear(self.dropout(x), w1, b1))
+
+    def pre_logits(
+        self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]
+    ) -> torch.Tensor:
+        """The branches' hidden activations before their output layers.
+
+        What ``ImageClassifier.extract_feat(inputs, stage='pre_logits')``
+        returns (mmpretrain's head interface, as ``LinearClsHead``).
+
+        Args:
+            feats: The fused feature ``(N, in_channels)`` or a tuple whose
+                last element is it (the neck's output).
+
+        Returns:
+            ``(N, sum(hidden_sizes))``: every branch's activated hidden
+            layer, concatenated in schema order.
+        """
+        w1, b1, _, _ = self._inference_weights()
+        return self._hidden(feats, w1, b1)
+
     def forward(
         self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]
     ) -> torch.Tensor:
@@ -191,9 +214,8 @@ class MultiAttributeHead(BaseModule):
             feats: The fused feature ``(N, in_channels)`` or a tuple whose
                 last element is it (the neck's output).
         """
-        x = feats if isinstance(feats, torch.Tensor) else feats[-1]
         w1, b1, w2, b2 = self._inference_weights()
-        h = self.act(F.linear(self.dropout(x), w1, b1))
+        h = self._hidden(feats, w1, b1)
         return F.linear(self.dropout(h), w2, b2)
 
     def split_logits(self, logits: torch.Tensor) -> Dict[str, torch.Tensor]:

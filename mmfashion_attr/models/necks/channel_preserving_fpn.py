@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from mmpretrain.registry import MODELS
 
-from ...compat import get_mmdet_fpn
+from ...utils.compat import get_mmdet_fpn
 
 MMDetFPN = get_mmdet_fpn()
 

@@ -1,0 +1,1 @@
+"""Analysis tools: metric tables, PR curves, thresholds, benchmarks."""

@@ -1,0 +1,2 @@
+"""Dataset tools: convert and check public datasets, generate the
+synthetic catalog."""

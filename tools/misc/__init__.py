@@ -1,0 +1,1 @@
+"""Miscellaneous tools: attribute extraction on images."""

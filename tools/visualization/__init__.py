@@ -1,0 +1,1 @@
+"""Visualization tools: Grad-CAM of an attribute value."""
