@@ -301,3 +301,18 @@ def test_prediction_pictures_sized_and_checked(extractor, tmp_path, capsys):
     err = capsys.readouterr().err
     assert 'photo.png: cannot be written' in err
     assert 'error: 1 pictures could not be written' in err
+
+
+def test_fit_within_shrinks_and_never_enlarges():
+    from mmfashion_attr.visualization import fit_within
+
+    photo = np.zeros((3024, 4032, 3), np.uint8)
+    assert fit_within(photo, 384).shape == (288, 384, 3)
+    assert fit_within(photo, None) is photo
+    small = np.zeros((30, 40, 3), np.uint8)
+    assert fit_within(small, 384) is small
+    assert fit_within(np.zeros((1000, 10, 3), np.uint8), 100).shape == (
+        100,
+        1,
+        3,
+    )
