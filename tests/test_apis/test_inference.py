@@ -397,8 +397,9 @@ def test_infer_cli_reports_every_input(files, tmp_path, capsys):
     folder = tmp_path / 'photos'
     ok = loadable_catalogue()
     write_bad(folder, {k: ok[k] for k in ('anim.gif', 'rgba.png')})
-    write_bad(folder, {k: bad_catalogue()[k] for k in ('zero.jpg', 'bomb_100mp.png')})
-    (folder / 'scan.jp2').write_bytes(bad_catalogue()['jp2.jpg'][0])
+    bad = bad_catalogue()
+    write_bad(folder, {k: bad[k] for k in ('zero.jpg', 'bomb_100mp.png')})
+    (folder / 'scan.jp2').write_bytes(bad['jp2.jpg'][0])
     (folder / 'notes.txt').write_text('not an image')
     listed = tmp_path / 'list.csv'
     listed.write_bytes(
