@@ -257,6 +257,25 @@ def test_check_image_modes(tmp_path):
     assert check_image(str(tmp_path / 'none.jpg'), 'none') is None
 
 
+def test_check_image_refuses_what_training_refuses(tmp_path):
+    """The checker reads through training's decoding path: a FIFO does
+    not block it, EPS is not handed to Ghostscript, a header over the pixel
+    cap is refused with the reason training gives."""
+    from tests.helpers.bad_images import bad_catalogue, write_files
+
+    bad = bad_catalogue()
+    paths = write_files(
+        str(tmp_path), {k: bad[k] for k in ('eps.jpg', 'bomb_100mp.png')}
+    )
+    os.mkfifo(tmp_path / 'pipe.jpg')
+    assert check_image(str(tmp_path / 'pipe.jpg')) == (
+        'cannot decode: not a regular file (a FIFO (named pipe)); only '
+        'regular files are read'
+    )
+    assert 'PostScript / EPS' in check_image(paths['eps.jpg'])
+    assert 'exceeds max_pixels' in check_image(paths['bomb_100mp.png'])
+
+
 def test_cli_exit_codes(tmp_path, small_schema_dict, capsys):
     root = str(tmp_path / 'cat')
     _write_catalog(root, small_schema_dict, _clean_records())
