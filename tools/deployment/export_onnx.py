@@ -40,10 +40,15 @@ def main(argv=None):
         help='default: the ResizePad scale of the config',
     )
     p.add_argument('--verify', action='store_true')
+    p.add_argument(
+        '--schema',
+        help='schema.json the checkpoint was trained with (required for '
+        'a checkpoint without a saved schema)',
+    )
     args = p.parse_args(argv)
     cfg = Config.fromfile(args.config)
     size = args.input_size or input_size(cfg)
-    model = init_attribute_model(cfg, args.checkpoint)
+    model = init_attribute_model(cfg, args.checkpoint, schema=args.schema)
     mapping = export_onnx(
         model, args.out, size, args.thresholds, opset=args.opset
     )

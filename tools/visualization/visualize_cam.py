@@ -41,6 +41,11 @@ def main(argv=None) -> int:
         "network's input size)",
     )
     p.add_argument('--device', default='cpu')
+    p.add_argument(
+        '--schema',
+        help='schema.json the checkpoint was trained with (required for '
+        'a checkpoint without a saved schema)',
+    )
     args = p.parse_args(argv)
     folder = osp.dirname(osp.abspath(args.out))
     if not osp.isdir(folder):
@@ -55,6 +60,7 @@ def main(argv=None) -> int:
         device=args.device,
         thresholds=0.0,
         return_scores=True,
+        schema=args.schema,
     )
     value = args.value
     if value is None:

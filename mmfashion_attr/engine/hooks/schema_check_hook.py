@@ -174,7 +174,8 @@ def check_checkpoint_schema(
                     'outputs is unknown. Name the schema it was trained '
                     'with: `--cfg-options checkpoint_schema=SCHEMA.json` '
                     '(train.py / test.py), `--schema SCHEMA.json` '
-                    '(infer.py) or `schema=` (AttributeExtractor)'
+                    '(infer.py, export_onnx.py, visualize_cam.py) or '
+                    '`schema=` (AttributeExtractor, init_attribute_model)'
                 )
             problems += [
                 f'named schema ({named.source}) vs model head: {d}'
