@@ -152,7 +152,8 @@ def test_pixel_cap_is_checked_before_any_decoding(tmp_path, monkeypatch):
     )
     assert decoded == []
     small = save_image(Image.new('RGB', (2, 2)), 'PNG')
-    assert load_image(small).shape == (2, 2, 3) and decoded == ['pillow']
+    assert load_image(small).shape == (2, 2, 3)
+    assert set(decoded) == {'pillow'}  # the spy sees a real decode
 
 
 def test_float_images_refused_in_training_and_inference(tmp_path):
