@@ -320,3 +320,18 @@ def test_inference_batch_goes_on_with_an_error_entry(root):
             b.pred_score.detach().numpy(),
             atol=1e-5,
         )
+
+
+def test_every_refusal_reaches_the_log(tmp_path, capsys):
+    """mmengine's logger drops a warning identical to an earlier one, so
+    the same file refused in two evaluations must not give the same text
+    twice."""
+    from mmengine.logging import MMLogger
+
+    MMLogger.get_instance('every_refusal', log_level='WARNING')
+    path = write_files(str(tmp_path), {'zero.jpg': (b'',)})['zero.jpg']
+    loader = SafeLoadImage(on_error='mark')
+    for _ in range(3):
+        assert loader.transform(dict(img_path=path))['load_error']
+    out = capsys.readouterr().out
+    assert out.count(f'{path}: empty file (0 bytes)') == 3
