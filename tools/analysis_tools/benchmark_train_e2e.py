@@ -161,6 +161,13 @@ class Batches:
         self.count += 1
         return batch
 
+    def close(self):
+        """Stop the loader's workers (before their files go away)."""
+        it, self._it = self._it, None
+        shutdown = getattr(it, '_shutdown_workers', None)
+        if shutdown is not None:
+            shutdown()
+
 
 def build_model(cfg, args):
     from mmengine.optim import build_optim_wrapper
@@ -188,7 +195,12 @@ def main(argv=None):
     p.add_argument('--arch', default='m', help='EfficientNetV2 arch')
     p.add_argument('--img-size', type=int, help="default: the config's")
     p.add_argument('--batch', type=int, default=64)
-    p.add_argument('--workers', type=int, default=os.cpu_count() or 1)
+    p.add_argument(
+        '--workers',
+        type=int,
+        default=len(os.sched_getaffinity(0)),
+        help='default: one per usable core',
+    )
     p.add_argument('--prefetch', type=int, default=2, help='batches/worker')
     p.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32')
     p.add_argument('--channels-last', action='store_true')
@@ -252,6 +264,7 @@ def main(argv=None):
                 aggregate='mean',
                 log=lambda m: print(m, file=sys.stderr, flush=True),
             )
+            batches.close()
         rows = []
         for name in CASES:
             res = results[name]
@@ -287,7 +300,8 @@ def main(argv=None):
         f'img={args.img_size or "config"} batch={args.batch} '
         f'workers={args.workers} device={device} ({name}) {args.precision} '
         f'channels_last={args.channels_last} compile={args.compile} '
-        f'jpeg={probe.shape[1]}x{probe.shape[0]} cpus={os.cpu_count()} '
+        f'jpeg={probe.shape[1]}x{probe.shape[0]} '
+        f'cpus={len(os.sched_getaffinity(0))} '
         f'torch={torch.__version__} rounds={args.rounds} steps={args.steps}'
     )
     print(setup)
