@@ -174,7 +174,12 @@ def main(argv=None):
     p.add_argument('--compare', nargs='*', default=[], metavar='A/B[:TARGET]')
     p.add_argument('--out', help='write the rows as JSON here')
     args = p.parse_args(argv)
-    import onnxruntime as ort
+    try:
+        import onnxruntime
+
+        ort_version = onnxruntime.__version__
+    except ImportError:  # its backends are then skipped
+        ort_version = 'not installed'
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -246,7 +251,7 @@ def main(argv=None):
     setup = (
         f'{args.config or args.variant} arch={args.arch} img={size} '
         f'batch={args.batch} device={device} ({name}) threads={args.threads} '
-        f'torch={torch.__version__} onnxruntime={ort.__version__} '
+        f'torch={torch.__version__} onnxruntime={ort_version} '
         f'rounds={args.rounds} steps={args.steps}'
     )
     print(setup)
