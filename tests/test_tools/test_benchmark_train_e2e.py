@@ -83,7 +83,12 @@ def test_training_step_changes_the_weights_on_loader_batches(tmp_path):
         channels_last=False, compile=False,
     )  # fmt: skip
     cfg, schema = e2e.load_config(ns)
-    schema_file = e2e.write_catalog(str(tmp_path), schema, 4, 2, (80, 100))
+    # rendered in two processes: two different JPEGs behind four files
+    schema_file = e2e.write_catalog(
+        str(tmp_path), schema, 4, 2, (80, 100), procs=2
+    )
+    contents = {(tmp_path / f'img/{i:05d}.jpg').read_bytes() for i in range(4)}
+    assert len(contents) == 2
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         loader = e2e.build_loader(cfg, str(tmp_path), schema_file, ns)
         batch = next(iter(loader))

@@ -40,6 +40,7 @@ import os.path as osp
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 
 import cv2
 import numpy as np
@@ -63,17 +64,36 @@ from tools.common.benchmarking import (
 CASES = ('model-only', 'end-to-end', 'loader')
 
 
-def write_catalog(folder, schema, num_images, distinct, size, seed=0):
+def render_jpegs(folder, num, size, seed=0, procs=1):
+    """``num`` JPEGs of ``size`` (w, h) rendered in ``procs`` processes
+    (chunk ``c`` with seed ``seed + c`` in ``folder/c``); their paths."""
+    procs = max(1, min(procs, num))
+    counts = [num // procs + (c < num % procs) for c in range(procs)]
+    dirs = [osp.join(folder, str(c)) for c in range(procs)]
+    for d in dirs:
+        os.makedirs(d, exist_ok=True)
+    if procs == 1:
+        return make_jpegs(dirs[0], num, seed, size)
+    with ProcessPoolExecutor(procs) as ex:
+        futures = [
+            ex.submit(make_jpegs, d, k, seed + c, size)
+            for c, (d, k) in enumerate(zip(dirs, counts))
+        ]
+        return [p for f in futures for p in f.result()]
+
+
+def write_catalog(folder, schema, num_images, distinct, size, seed=0, procs=1):
     """``train.jsonl`` of ``num_images`` records over ``distinct`` JPEGs
-    of ``size`` (w, h), every attribute labelled with a random value, and
-    ``schema.json``. Returns the schema file."""
+    of ``size`` (w, h) (rendered in ``procs`` processes), every attribute
+    labelled with a random value, and ``schema.json``. Returns the schema
+    file."""
     from mmfashion_attr.datasets.catalog_writer import write_catalog as wc
 
     distinct = max(1, min(distinct, num_images))
     src_dir, img_dir = osp.join(folder, 'src'), osp.join(folder, 'img')
     os.makedirs(src_dir, exist_ok=True)
     os.makedirs(img_dir, exist_ok=True)
-    sources = make_jpegs(src_dir, distinct, seed, size)
+    sources = render_jpegs(src_dir, distinct, size, seed, procs)
     rng = np.random.default_rng(seed)
     records = []
     for i in range(num_images):
@@ -227,7 +247,12 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.dir or tmp
         schema_file = write_catalog(
-            folder, schema, args.num_images, args.distinct, args.jpeg_size
+            folder,
+            schema,
+            args.num_images,
+            args.distinct,
+            args.jpeg_size,
+            procs=max(1, args.workers),
         )
         probe = cv2.imread(osp.join(folder, 'img', '00000.jpg'))
         with DefaultScope.overwrite_default_scope('mmpretrain'):
@@ -241,7 +266,8 @@ def main(argv=None):
             def train(batch):
                 steps['train'] += 1
                 out = model.train_step(batch, optim_wrapper)
-                losses.append(float(sum(out.values())))
+                # a host sync per step, as the runner's logging does
+                losses.append(sum(float(v.detach()) for v in out.values()))
 
             # the batches prefetched while another case ran are drained
             # by the warm-up of the cases that read the loader
