@@ -221,7 +221,7 @@ class AttributeExtractor(BaseInferencer):
 
     preprocess_kwargs = {'categories'}
     forward_kwargs: set = set()
-    visualize_kwargs = {'show', 'draw', 'ground_truth'}
+    visualize_kwargs = {'show', 'draw', 'ground_truth', 'max_size'}
     postprocess_kwargs: set = set()
 
     def __init__(
@@ -534,6 +534,7 @@ class AttributeExtractor(BaseInferencer):
         show: bool = False,
         draw: bool = False,
         ground_truth: Optional[Sequence[Optional[dict]]] = None,
+        max_size: Optional[int] = None,
     ) -> Optional[List[Optional[np.ndarray]]]:
         """Prediction pictures (:func:`draw_prediction`) of the inputs.
 
@@ -545,6 +546,9 @@ class AttributeExtractor(BaseInferencer):
             ground_truth: ``{attribute: [values]}`` per input (or None),
                 drawn as green / red boxes; indexed like all inputs of the
                 call, by each prediction's position.
+            max_size: Longest side of the image in a picture: larger
+                images are shrunk, smaller ones kept. Defaults to the side
+                of the network input (the pipeline's ``ResizePad``).
 
         Returns:
             One BGR picture per input (None for a failed input), or None.
@@ -553,7 +557,14 @@ class AttributeExtractor(BaseInferencer):
             return super().visualize(inputs, preds, show=show)
         if not draw:
             return None
-        from ..visualization import draw_prediction
+        from ..visualization import (
+            draw_prediction,
+            fit_within,
+            network_input_size,
+        )
+
+        if max_size is None:
+            max_size = network_input_size(self.pipeline)
 
         pictures: List[Optional[np.ndarray]] = []
         for item, pred in zip(inputs, preds):
@@ -564,7 +575,10 @@ class AttributeExtractor(BaseInferencer):
             gt = None
             if ground_truth is not None:
                 gt = ground_truth[pred.metainfo['input_index']]
-            pictures.append(draw_prediction(load_image(item), record, gt=gt))
+            img = fit_within(load_image(item), max_size)
+            pictures.append(
+                draw_prediction(img, record, gt=gt, height=img.shape[0])
+            )
         return pictures
 
     def postprocess(

@@ -26,7 +26,13 @@ from mmpretrain.registry import DATASETS
 from ..structures import AttributeSchema
 from .catalog_dataset import CatalogDataset
 from .catalog_format import encode_records
-from .converters import CONVERTERS, convert_sources, strip_private
+from .converters import (
+    CONVERTERS,
+    DEFAULT_MAX_REJECT_RATIO,
+    conversion_problems,
+    convert_sources,
+    strip_private,
+)
 
 
 @DATASETS.register_module()
@@ -35,8 +41,9 @@ class ConvertedDataset(CatalogDataset):
 
     Args:
         format: A key of ``CONVERTERS`` (``fashionpedia-attr``,
-            ``fashionai``, ``imat2018``, ``deepfashion``, ``catalog``).
-            ``fashionpedia-inst`` needs its crops written first: use
+            ``fashionai``, ``imat2018``, ``deepfashion``,
+            ``imat2020-attr``, ``catalog``). The instance formats need
+            their crops written first: use
             ``tools/dataset_converters/convert.py`` and
             :class:`CatalogDataset`.
         sources: ``SPLIT=PATH`` strings (``deepfashion``: the root),
@@ -52,6 +59,9 @@ class ConvertedDataset(CatalogDataset):
         data_root: Root of the sources and images.
         on_error: ``raise`` or ``skip`` (malformed records dropped and
             counted).
+        max_reject_ratio: With ``skip``, the largest share of source
+            items that may be dropped for errors; a larger share, or a
+            split without records, is an error.
         **kwargs: Passed to :class:`CatalogDataset`.
     """
 
@@ -64,6 +74,7 @@ class ConvertedDataset(CatalogDataset):
         converter_options: Optional[dict] = None,
         data_root: str = '',
         on_error: str = 'raise',
+        max_reject_ratio: float = DEFAULT_MAX_REJECT_RATIO,
         **kwargs,
     ) -> None:
         if format not in CONVERTERS:
@@ -92,6 +103,11 @@ class ConvertedDataset(CatalogDataset):
             raise ValueError(
                 f'ConvertedDataset: no split {split!r} in '
                 f'{sorted(conv.splits)}'
+            )
+        problems = conversion_problems(conv, max_reject_ratio)
+        if problems:
+            raise ValueError(
+                f'ConvertedDataset: {format} {sources}: ' + '; '.join(problems)
             )
         self.conversion_report = conv.report
         self._records = conv.splits[split]

@@ -6,6 +6,7 @@ from .grad_cam import (
     cam_to_image,
     overlay_cam,
 )
+from .picture_size import fit_within, network_input_size, save_picture
 from .prediction_picture import (
     attribute_verdicts,
     draw_prediction,
@@ -19,5 +20,8 @@ __all__ = [
     'overlay_cam',
     'attribute_verdicts',
     'draw_prediction',
+    'fit_within',
+    'network_input_size',
+    'save_picture',
     'stack_pictures',
 ]

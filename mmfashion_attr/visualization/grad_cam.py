@@ -19,6 +19,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .picture_size import fit_within
+
 
 class AttributeGradCAM:
     """Grad-CAM of a value's logit on one feature map of the model.
@@ -162,6 +164,7 @@ def attribute_cam(
     target_layer: str = 'backbone',
     level: int = -1,
     category: Optional[str] = None,
+    max_size: Optional[int] = None,
 ) -> Tuple[np.ndarray, float, np.ndarray]:
     """Grad-CAM of ``attribute=value`` for one image.
 
@@ -173,6 +176,9 @@ def attribute_cam(
         target_layer: See :class:`AttributeGradCAM`.
         level: See :class:`AttributeGradCAM`.
         category: Optional product category (kept in the metainfo).
+        max_size: Longest side of each half of the picture (the image and
+            the blend); larger images are shrunk, smaller ones kept.
+            Defaults to the side of the network input.
 
     Returns:
         ``(cam, score, picture)``: the CAM at the original image's size in
@@ -204,4 +210,14 @@ def attribute_cam(
         f'{attribute}={value}  score {float(score[0]):.2f}  '
         f'[{target_layer}{"" if level is None else f"[{level}]"}]'
     )
-    return full, float(score[0]), overlay_cam(img, full, caption=caption)
+    if max_size is None:
+        max_size = data['inputs'].shape[-1]
+    small = fit_within(img, max_size)
+    cam_small = cv2.resize(
+        full, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA
+    )
+    return (
+        full,
+        float(score[0]),
+        overlay_cam(small, cam_small, caption=caption),
+    )

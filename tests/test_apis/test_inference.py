@@ -310,7 +310,9 @@ def test_infer_cli(files, tmp_path, capsys):
     pics = sorted(os.listdir(vis))
     assert len(pics) == len(ok)  # one picture per image, names unique
     pic = cv2.imread(str(vis / pics[0]))
-    assert pic.shape[0] >= 256 and pic.shape[1] > 256
+    # small images are not enlarged: as tall as the text panel, image and
+    # text side by side
+    assert 64 <= pic.shape[0] < 256 and pic.shape[1] > pic.shape[0]
     err = capsys.readouterr().err
     assert f'{len(ok)} images, 1 errors' in err
 
@@ -334,8 +336,19 @@ def test_base_inferencer_steps_and_pictures(files):
     gt = [{'colour': ['red']}, None, {'colour': []}]
     pictures = ex.visualize(paths[:2], preds, draw=True, ground_truth=gt)
     for path, record, picture, g in zip(paths, records, pictures, gt):
-        want = draw_prediction(load_image(path), record, gt=g)
+        img = load_image(path)
+        # within the tiny model's 64 px input: the image is kept as it is
+        assert max(img.shape[:2]) <= 64
+        want = draw_prediction(img, record, gt=g, height=img.shape[0])
         np.testing.assert_array_equal(picture, want)
+    # max_size shrinks the image (area interpolation, aspect kept)
+    small = ex.visualize(paths[:1], preds[:1], draw=True, max_size=16)[0]
+    img = load_image(paths[0])
+    f = 16 / max(img.shape[:2])
+    size = (round(img.shape[1] * f), round(img.shape[0] * f))
+    shrunk = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+    want = draw_prediction(shrunk, records[0], height=size[1])
+    np.testing.assert_array_equal(small, want)
     drawn = ex(paths, draw=True)
     assert all(r['visualization'].ndim == 3 for r in drawn)
     assert [dict(r, visualization=None) for r in drawn] == [

@@ -30,6 +30,8 @@ def test_every_format_has_a_spec():
         'fashionpedia-attr',
         'fashionpedia-inst',
         'imat2018',
+        'imat2020-attr',
+        'imat2020-inst',
     ]
     assert set(formats()) == set(CONVERTERS)
     for name, spec in CONVERTERS.items():
@@ -52,6 +54,9 @@ def test_required_options_and_source_shapes(tmp_path):
         convert_sources('imat2018', ['train=a.json'])
     with pytest.raises(ConversionError, match='catalog: a schema'):
         convert_sources('catalog', ['train=a.jsonl'])
+    for fmt in ('imat2020-attr', 'imat2020-inst'):
+        with pytest.raises(ConversionError, match=f'{fmt}: the Kaggle'):
+            convert_sources(fmt, ['train=train.csv'])
     with pytest.raises(ConversionError, match='no source'):
         convert_sources('catalog', [], schema={})
     with pytest.raises(ConversionError, match='only source'):

@@ -284,18 +284,18 @@ def test_imaterialist2018_label_map(tmp_path):
         img_prefix=dict(train='train', val='val'),
     )
     schema = AttributeSchema.from_dict(conv.schema)
-    # tasks in label-id order of first appearance, values in id order
-    assert schema.names == ['pattern', 'neckline', 'category', 'style']
-    assert schema.attributes[1].values == ('Asymmetric', 'V-Necks')
-    assert schema.attributes[3].values == ('Bandeaus', 'Asymmetric')
+    # tasks in taskId order (1-4), values in label-id order
+    assert schema.names == ['pattern', 'style', 'neckline', 'category']
+    assert schema.attributes[1].values == ('Bandeaus', 'Asymmetric')
+    assert schema.attributes[2].values == ('Asymmetric', 'V-Necks')
     ds = _catalog(conv, tmp_path, 'train', tmp_path)
-    n = 6  # pattern 0, neckline 1-2, category 3, style 4-5
+    n = 6  # pattern 0, style 1-2, neckline 3-4, category 5
     gt, mask, _ = ds.get_gt_attr(0)  # labels 20 (V-Necks), 1 (Argyle)
-    np.testing.assert_array_equal(gt, _vec(n, [0, 2]))
-    np.testing.assert_array_equal(mask, _vec(n, [0, 1, 2]))
+    np.testing.assert_array_equal(gt, _vec(n, [0, 4]))
+    np.testing.assert_array_equal(mask, _vec(n, [0, 3, 4]))
     gt, mask, _ = ds.get_gt_attr(1)  # 3, 11 (style Asymmetric), 10
-    np.testing.assert_array_equal(gt, _vec(n, [3, 4, 5]))
-    np.testing.assert_array_equal(mask, _vec(n, [3, 4, 5]))
+    np.testing.assert_array_equal(gt, _vec(n, [1, 2, 5]))
+    np.testing.assert_array_equal(mask, _vec(n, [1, 2, 5]))
     assert ds.get_data_info(0)['img_path'] == str(tmp_path / 'train' / '1.jpg')
 
 

@@ -22,6 +22,7 @@ from mmfashion_attr.visualization.pr_curves import plot_pr_curves
 from mmfashion_attr.visualization.prediction_picture import GREEN, RED
 from tests.helpers.tiny_model import tiny_model_files
 from tools.analysis_tools import pr_curves
+from tools.misc import infer
 from tools.visualization import visualize_cam
 
 RESULT = {
@@ -227,3 +228,91 @@ def test_pr_curves_files(small_schema, tmp_path):
     )
     assert osp.isfile(tmp_path / 'cli' / 'pr_colour.png')
     assert not osp.exists(tmp_path / 'cli' / 'pr_pattern.png')
+
+
+def _cam_args(extractor, image, out, *extra):
+    cfg, ckpt, _ = extractor.files
+    return [cfg, ckpt, image, '--attribute', 'colour', '--out', out, *extra]
+
+
+def test_cam_tool_refuses_an_unwritable_output(extractor, tmp_path, capsys):
+    img = str(tmp_path / 'a.png')
+    cv2.imwrite(img, np.full((30, 40, 3), 90, np.uint8))
+    tool = visualize_cam
+    out = tmp_path / 'missing' / 'cam.png'
+    assert tool.main(_cam_args(extractor, img, str(out))) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f'error: {out}: the folder {tmp_path / "missing"} does not exist'
+    )
+    # a folder where the file should go: cv2.imwrite fails
+    (tmp_path / 'cam.png').mkdir()
+    assert tool.main(_cam_args(extractor, img, str(tmp_path / 'cam.png'))) == 1
+    assert 'cannot be written' in capsys.readouterr().err
+    assert tool.main(_cam_args(extractor, img, str(tmp_path / 'cam.xyz'))) == 1
+    assert 'cannot be written' in capsys.readouterr().err
+
+
+def test_cam_picture_size(extractor, tmp_path):
+    """A 4032 x 3024 photo gives halves of the network input size (64 for
+    the tiny model), or of --max-size."""
+    img = np.zeros((3024, 4032, 3), np.uint8)
+    img[:, :2016] = (0, 0, 255)
+    path = str(tmp_path / 'photo.jpg')
+    cv2.imwrite(path, img)
+    tool = visualize_cam
+    out = str(tmp_path / 'cam.png')
+    assert tool.main(_cam_args(extractor, path, out)) == 0
+    assert cv2.imread(out).shape == (22 + 48, 2 * 64, 3)
+    assert tool.main(_cam_args(extractor, path, out, '--max-size', '400')) == 0
+    pic = cv2.imread(out)
+    assert pic.shape == (22 + 300, 2 * 400, 3)
+    # the left half is the photo, shrunk: red left, black right (JPEG)
+    assert np.abs(pic[22 + 150, 100].astype(int) - (0, 0, 255)).max() < 4
+    assert pic[22 + 150, 300].max() < 4
+
+
+def test_prediction_pictures_sized_and_checked(extractor, tmp_path, capsys):
+    cfg, ckpt, _ = extractor.files
+    path = str(tmp_path / 'photo.jpg')
+    cv2.imwrite(path, np.full((3024, 4032, 3), 120, np.uint8))
+    tool = infer
+    vis = tmp_path / 'vis'
+    args = [
+        cfg,
+        ckpt,
+        path,
+        '--out',
+        str(tmp_path / 'p.jsonl'),
+        '--no-progress',
+    ]
+    assert tool.main(args + ['--vis-dir', str(vis), '--max-size', '512']) == 0
+    pic = cv2.imread(str(vis / 'photo.png'))
+    # the photo shrunk to 512 x 384 next to the text panel
+    assert pic.shape[0] == 384
+    assert np.all(pic[:, :512] == pic[0, 0]) and pic.shape[1] > 512
+    assert tool.main(args + ['--vis-dir', str(tmp_path / 'v2')]) == 0
+    small = cv2.imread(str(tmp_path / 'v2' / 'photo.png'))
+    assert small.shape[0] < 384 and small.shape[1] < 1000
+    # a picture that cannot be written fails the run
+    (tmp_path / 'v3' / 'photo.png').mkdir(parents=True)
+    capsys.readouterr()
+    assert tool.main(args + ['--vis-dir', str(tmp_path / 'v3')]) == 1
+    err = capsys.readouterr().err
+    assert 'photo.png: cannot be written' in err
+    assert 'error: 1 pictures could not be written' in err
+
+
+def test_fit_within_shrinks_and_never_enlarges():
+    from mmfashion_attr.visualization import fit_within
+
+    photo = np.zeros((3024, 4032, 3), np.uint8)
+    assert fit_within(photo, 384).shape == (288, 384, 3)
+    assert fit_within(photo, None) is photo
+    small = np.zeros((30, 40, 3), np.uint8)
+    assert fit_within(small, 384) is small
+    assert fit_within(np.zeros((1000, 10, 3), np.uint8), 100).shape == (
+        100,
+        1,
+        3,
+    )

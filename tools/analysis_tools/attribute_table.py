@@ -15,35 +15,12 @@ import glob
 import json
 import os.path as osp
 
-import numpy as np
 from mmengine.config import Config
-from mmpretrain.registry import DATASETS
 
 import mmfashion_attr  # noqa: F401
-from mmfashion_attr.evaluation import AttributeMetric
-from mmfashion_attr.evaluation.frequency_baseline import value_frequencies
-
-
-def labels(ds):
-    gt, mask, cat = zip(*(ds.get_gt_attr(i) for i in range(len(ds))))
-    return np.stack(gt), np.stack(mask), np.array(cat)
-
-
-def baseline_metrics(cfg):
-    train = DATASETS.build(dict(cfg.train_dataloader.dataset, pipeline=[]))
-    test = DATASETS.build(dict(cfg.test_dataloader.dataset, pipeline=[]))
-    freq = value_frequencies(train.schema, *labels(train))
-    gt, mask, cat = labels(test)
-    thr = cfg.get('test_evaluator', {}).get('thresholds', 0.3)
-    metric = AttributeMetric(schema=test.schema, thresholds=thr)
-    metric.process(
-        None,
-        [
-            dict(pred_score=freq, gt_attr=g, gt_attr_mask=m, category_idx=c)
-            for g, m, c in zip(gt, mask, cat)
-        ],
-    )
-    return metric.evaluate(len(gt)), test.schema
+from mmfashion_attr.evaluation.frequency_baseline import (
+    constant_predictor_metrics,
+)
 
 
 def find_metrics(path):
@@ -63,7 +40,7 @@ def main():
     parser.add_argument('--out', help='write both tables as JSON here')
     args = parser.parse_args()
     cfg = Config.fromfile(args.config)
-    base, schema = baseline_metrics(cfg)
+    base, schema = constant_predictor_metrics(cfg)
     model = {}
     if args.metrics:
         model, src = find_metrics(args.metrics)

@@ -56,7 +56,8 @@ def make_jpegs(folder, num, seed=0, size=(800, 1000)):
         x0 = (h - w) // 2
         img = np.ascontiguousarray(img[:, x0 : x0 + w])
         p = osp.join(folder, f'{i:05d}.jpg')
-        cv2.imwrite(p, img, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        if not cv2.imwrite(p, img, [cv2.IMWRITE_JPEG_QUALITY, 90]):
+            raise OSError(f'{p}: cannot be written')
         paths.append(p)
     return paths
 

@@ -12,6 +12,7 @@ import sys
 from typing import Dict, Optional, Tuple
 
 from mmfashion_attr.datasets.converters import (
+    DEFAULT_MAX_REJECT_RATIO,
     MAYBE_CHOICES,
     PAPER_SUPERCATEGORIES,
     Conversion,
@@ -20,6 +21,10 @@ from mmfashion_attr.datasets.converters import (
     converter_options,
     default_img_root,
     formats,
+)
+from mmfashion_attr.datasets.converters.deepfashion import (
+    ANNO_DIRS,
+    LABEL_SEMANTICS,
 )
 
 
@@ -53,6 +58,14 @@ def add_format_args(parser: argparse.ArgumentParser) -> None:
         'the first annotation file; deepfashion: its root)',
     )
     parser.add_argument('--no-progress', action='store_true')
+    parser.add_argument(
+        '--max-reject-ratio',
+        type=float,
+        default=DEFAULT_MAX_REJECT_RATIO,
+        help='fail when more than this share of the source items (rows, '
+        'lines, annotations) is rejected for errors (default: '
+        f'{DEFAULT_MAX_REJECT_RATIO})',
+    )
     g = parser.add_argument_group('format options')
     g.add_argument('--schema', help='catalog: the schema JSON')
     g.add_argument(
@@ -64,7 +77,20 @@ def add_format_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         '--ontology',
         help='fashionpedia: ontology JSON when the annotation '
-        'files lack it (e.g. fashionpedia_label_descriptions.json)',
+        'files lack it (e.g. fashionpedia_label_descriptions.json); '
+        'imat2020-*: label_descriptions.json (required)',
+    )
+    g.add_argument(
+        '--anno-dir',
+        help='deepfashion: annotation folder under the root, '
+        f'{"/".join(ANNO_DIRS)} (default: the only one there)',
+    )
+    g.add_argument(
+        '--label-semantics',
+        choices=sorted(LABEL_SEMANTICS),
+        help='deepfashion: meaning of the labels of list_attr_img.txt / '
+        '<split>_attr.txt: 1/-1/0 (positive/negative/unknown) or 0/1 '
+        '(negative/positive); default: 0/1 for Anno_fine, else 1/-1/0',
     )
     g.add_argument(
         '--supercategories',
@@ -84,27 +110,27 @@ def add_format_args(parser: argparse.ArgumentParser) -> None:
         nargs='+',
         default=[],
         metavar='SPLIT=DIR',
-        help="fashionpedia/imat2018: folder of each split's "
+        help="fashionpedia/imat2018/imat2020: folder of each split's "
         'images, relative to the image root (Fashionpedia: '
-        'train=train val=test)',
+        'train=train val=test; imat2020 default: train)',
     )
     g.add_argument(
         '--margin',
         type=float,
         default=0.1,
-        help='fashionpedia-inst: context margin around the box',
+        help='fashionpedia-inst/imat2020-inst: context margin around the box',
     )
     g.add_argument(
         '--min-allowed-count',
         type=int,
         default=1,
-        help='fashionpedia-inst: min count of a value on a '
+        help='fashionpedia-inst/imat2020-inst: min count of a value on a '
         'category in train to be allowed',
     )
     g.add_argument(
         '--no-category-attribute',
         action='store_true',
-        help='fashionpedia-inst/deepfashion: no category branch',
+        help='fashionpedia-inst/imat2020-inst/deepfashion: no category branch',
     )
     g.add_argument(
         '--maybe',
@@ -146,6 +172,8 @@ def prepare(args: argparse.Namespace) -> Tuple[str, dict]:
         category_attribute=not args.no_category_attribute,
         maybe=args.maybe,
         keep_empty=args.keep_empty,
+        anno_dir=args.anno_dir,
+        labels=args.label_semantics,
         root=img_root,
         progress=not args.no_progress,
     )
@@ -164,5 +192,8 @@ def convert_from_args(
         )
     except (ConversionError, OSError) as e:
         print(f'error: {e}', file=sys.stderr)
+        return img_root, None
+    except UnicodeDecodeError as e:
+        print(f'error: a source file is not UTF-8 text ({e})', file=sys.stderr)
         return img_root, None
     return img_root, conv

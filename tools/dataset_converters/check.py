@@ -3,8 +3,11 @@
 Reports unreadable/corrupt/missing images, unknown ids, duplicate records,
 values outside a category's allowed set and attributes that are never
 labelled; prints per-attribute and per-value counts, missing rates and
-imbalance. Exit status: 0 clean, 1 errors found, 2 the files could not be
-read at all. Examples::
+imbalance. A split without records, or more rejected source items than
+``--max-reject-ratio``, is an error. Exit status: 0 clean, 1 errors found,
+2 the files could not be read at all (missing, not UTF-8 text, an
+``.xlsx`` workbook instead of a CSV, a broken layout) or the ``--json``
+report could not be written. Examples::
 
     python tools/dataset_converters/check.py catalog \
         train=data/catalog/train.jsonl val=data/catalog/val.jsonl \
@@ -18,6 +21,7 @@ import json
 import sys
 from dataclasses import asdict
 
+from mmfashion_attr.datasets.converters import conversion_problems
 from mmfashion_attr.datasets.dataset_check import (
     IMAGE_CHECKS,
     check_conversion,
@@ -54,7 +58,7 @@ def main(argv=None) -> int:
         return 2
     learned = (
         [s for s in conv.splits if s != 'train']
-        if args.format == 'fashionpedia-inst'
+        if args.format.endswith('-inst')
         else []
     )
     res = check_conversion(
@@ -66,9 +70,13 @@ def main(argv=None) -> int:
         learned_allowed_splits=learned,
     )
     print(format_report(res, max_values=args.max_values))
+    problems = conversion_problems(conv, args.max_reject_ratio)
+    for p in problems:
+        print(f'error: {p}', file=sys.stderr)
     if args.json:
         out = dict(
-            ok=res.ok,
+            ok=res.ok and not problems,
+            problems=problems,
             errors=res.errors,
             error_counts=res.error_counts,
             warnings=res.warnings,
@@ -86,9 +94,13 @@ def main(argv=None) -> int:
                 for s, st in res.stats.items()
             },
         )
-        with open(args.json, 'w', encoding='utf-8') as f:
-            json.dump(out, f, indent=1, default=str)
-    return 0 if res.ok else 1
+        try:
+            with open(args.json, 'w', encoding='utf-8') as f:
+                json.dump(out, f, indent=1, default=str)
+        except OSError as e:
+            print(f'error: cannot write {args.json}: {e}', file=sys.stderr)
+            return 2
+    return 0 if res.ok and not problems else 1
 
 
 if __name__ == '__main__':

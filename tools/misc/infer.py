@@ -11,12 +11,15 @@ header (first column = path), a catalog ``.jsonl`` (``img_path``,
 Relative paths in a list are relative to the list's folder (or
 ``--data-root``). With ``--use-category`` a listed category applies the
 schema's category mask; listed attributes are drawn as ground truth in the
-pictures of ``--vis-dir`` (green box: correct, red: wrong).
+pictures of ``--vis-dir`` (green box: correct, red: wrong); the image in a
+picture is shrunk to ``--max-size`` pixels on its longer side (default:
+the network's input size).
 
 An image that cannot be read or processed gives
 ``{"input": ..., "error": "..."}`` and the run goes on; the exit status is
-1 only when no image succeeded. Each line is a record of
-:class:`mmfashion_attr.apis.AttributeExtractor` (see its docstring).
+1 when no image succeeded or a picture could not be written. Each line is
+a record of :class:`mmfashion_attr.apis.AttributeExtractor` (see its
+docstring).
 """
 
 import argparse
@@ -26,11 +29,10 @@ import os
 import os.path as osp
 import sys
 
-import cv2
-
 import mmfashion_attr  # noqa: F401
 from mmfashion_attr.apis import AttributeExtractor
 from mmfashion_attr.datasets.catalog_format import iter_raw_records
+from mmfashion_attr.visualization import save_picture
 
 IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff')
 
@@ -53,6 +55,12 @@ def parse_args(argv=None):
         help='JSON of tools/analysis_tools/tune_thresholds.py',
     )
     p.add_argument('--vis-dir', help='write a prediction picture per image')
+    p.add_argument(
+        '--max-size',
+        type=int,
+        help='longer side of the image in a picture (default: the '
+        "network's input size)",
+    )
     p.add_argument(
         '--data-root', help='base of relative paths in .csv/.jsonl/.txt lists'
     )
@@ -198,7 +206,7 @@ def main(argv=None):
     if args.vis_dir:
         os.makedirs(args.vis_dir, exist_ok=True)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    n_ok = n_err = 0
+    n_ok = n_err = n_vis_err = 0
     used = set()
     bar = _progress(len(entries), args.no_progress)
     with open(args.out, 'w', encoding='utf-8') as f:
@@ -208,7 +216,11 @@ def main(argv=None):
         paths = [e['path'] for e in entries]
         gts = [ground_truth(e, extractor.schema) for e in entries]
         for batch in extractor.iter_results(
-            paths, cats, draw=bool(args.vis_dir), ground_truth=gts
+            paths,
+            cats,
+            draw=bool(args.vis_dir),
+            ground_truth=gts,
+            max_size=args.max_size,
         ):
             for res in batch:
                 picture = res.pop('visualization', None)
@@ -218,13 +230,29 @@ def main(argv=None):
                     n_ok += 1
                 if picture is not None:
                     name = _vis_name(res['input'], used)
-                    cv2.imwrite(osp.join(args.vis_dir, name), picture)
+                    n_vis_err += _save(osp.join(args.vis_dir, name), picture)
                 f.write(json.dumps(res) + '\n')
             f.flush()
             bar.update(len(batch))
     bar.close()
     print(f'{n_ok} images, {n_err} errors -> {args.out}', file=sys.stderr)
+    if n_vis_err:
+        print(
+            f'error: {n_vis_err} pictures could not be written',
+            file=sys.stderr,
+        )
+        return 1
     return 0 if n_ok or not n_err else 1
+
+
+def _save(path, picture) -> int:
+    """Write one prediction picture; 1 (and a message) when it fails."""
+    try:
+        save_picture(path, picture)
+    except OSError as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == '__main__':

@@ -1,9 +1,9 @@
-# DeepFashion Category and Attribute Prediction Benchmark (5 attribute types
-# + category).
+# DeepFashion Category and Attribute Prediction Benchmark (attribute types +
+# category: 5 types for Anno/ and Anno_coarse/, 6 for Anno_fine/).
 # Convert once (docs/en/user_guides/dataset_prepare.md), which writes
 # schema.json and the splits:
 #   python tools/dataset_converters/convert.py deepfashion data/deepfashion \
-#       --out data/deepfashion/catalog
+#       --anno-dir Anno_coarse --out data/deepfashion/catalog
 # Image paths (img/...) are relative to data_root.
 # The paper's pipeline, loaders and metric come from the catalog base;
 # only where the data lives changes. Override `data_root` AND `schema_file`

@@ -2,8 +2,8 @@
 # Convert once (docs/en/user_guides/dataset_prepare.md), which writes
 # schema.json and the splits:
 #   python tools/dataset_converters/convert.py fashionai \
-#       train=data/fashionai/train1/Annotations/label.csv \
-#       train=data/fashionai/train2/Annotations/label.csv \
+#       train=data/fashionai/base/Annotations/label.csv \
+#       train=data/fashionai/web/Annotations/skirt_length_labels.csv \
 #       --img-root data/fashionai --val-fraction 0.1 --maybe unknown \
 #       --out data/fashionai/catalog
 # Image paths are relative to data_root (--img-root of the convert step).

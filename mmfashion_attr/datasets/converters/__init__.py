@@ -27,6 +27,15 @@ from .fashionpedia import (
     learn_allowed,
 )
 from .imaterialist2018 import convert_imaterialist2018, read_label_map
+from .imaterialist2020 import (
+    convert_imaterialist2020_attributes,
+    convert_imaterialist2020_instances,
+)
+from .outcome import (
+    DEFAULT_MAX_REJECT_RATIO,
+    conversion_problems,
+    unwritten_files,
+)
 from .registry import (
     CONVERTERS,
     ConverterSpec,
@@ -46,16 +55,20 @@ __all__ = [
     'ConversionReport',
     'ConverterSpec',
     'CropJob',
+    'DEFAULT_MAX_REJECT_RATIO',
     'FASHIONAI_ATTRIBUTES',
     'FashionpediaOntology',
     'MAYBE_CHOICES',
     'PAPER_SUPERCATEGORIES',
+    'conversion_problems',
     'convert_catalog',
     'convert_deepfashion',
     'convert_fashionai',
     'convert_fashionpedia_attributes',
     'convert_fashionpedia_instances',
     'convert_imaterialist2018',
+    'convert_imaterialist2020_attributes',
+    'convert_imaterialist2020_instances',
     'convert_sources',
     'converter_options',
     'default_img_root',
@@ -67,6 +80,7 @@ __all__ = [
     'read_label_map',
     'register_converter',
     'strip_private',
+    'unwritten_files',
     'write_conversion',
     'write_crops',
 ]

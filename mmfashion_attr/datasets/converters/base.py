@@ -36,6 +36,12 @@ class ConversionReport:
             error; ``collect`` records every error (the checker's mode).
         max_kept: How many messages of each kind are kept (all are
             counted).
+
+    Attributes:
+        inputs: Source items read (rows, lines, annotations).
+        rejected: Source items that became no record because of an error
+            (see :meth:`reject`); items left out on purpose (e.g. images
+            without the chosen attributes) are not rejections.
     """
 
     on_error: str = 'raise'
@@ -45,6 +51,8 @@ class ConversionReport:
     error_counts: Dict[str, int] = field(default_factory=dict)
     warning_counts: Dict[str, int] = field(default_factory=dict)
     stats: Dict[str, int] = field(default_factory=dict)
+    inputs: int = 0
+    rejected: int = 0
 
     def __post_init__(self) -> None:
         if self.on_error not in ('raise', 'collect'):
@@ -59,6 +67,11 @@ class ConversionReport:
         self.error_counts[kind] = self.error_counts.get(kind, 0) + 1
         if len(self.errors) < self.max_kept:
             self.errors.append(msg)
+
+    def reject(self, kind: str, msg: str) -> None:
+        """Record (or raise) an error that drops a source item."""
+        self.error(kind, msg)
+        self.rejected += 1
 
     def warn(self, kind: str, msg: str) -> None:
         self.warning_counts[kind] = self.warning_counts.get(kind, 0) + 1
@@ -100,12 +113,19 @@ class Conversion:
 
 
 def load_json(path: str, what: str) -> dict:
-    """Read a JSON file with an error naming the file."""
+    """Read a JSON file with an error naming the file (and saying so when
+    it is not UTF-8 text, e.g. a zip archive)."""
+    from .text_input import sniff_text
+
+    sniff_text(path, what, 'JSON (UTF-8)')
     try:
-        with open(path, encoding='utf-8') as f:
+        with open(path, encoding='utf-8-sig') as f:
             return json.load(f)
-    except FileNotFoundError:
-        raise ConversionError(f'{path}: {what} not found') from None
+    except UnicodeDecodeError as e:
+        raise ConversionError(
+            f'{path}: the {what} is not UTF-8 text ({e.reason}); save it '
+            'as JSON (UTF-8)'
+        ) from None
     except json.JSONDecodeError as e:
         raise ConversionError(f'{path}: not valid JSON ({e})') from None
 
@@ -229,12 +249,14 @@ def write_crops(
                 continue
             dst = osp.join(out_dir, job.dst)
             os.makedirs(osp.dirname(dst), exist_ok=True)
-            cv2.imwrite(
+            ok = cv2.imwrite(
                 dst,
                 img[y0:y1, x0:x1],
                 [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality],
             )
-            n += 1
+            if not ok:
+                bar.write(f'warning: cannot write {dst}')
+            n += bool(ok)
     return n
 
 
@@ -247,10 +269,13 @@ def holdout_split(
 ) -> Conversion:
     """Move a deterministic ``fraction`` of ``source`` into ``target``.
 
-    For datasets without a labelled validation set (FashionAI). A record
-    goes to ``target`` when the hash of ``seed`` and its image path falls
-    below ``fraction``, so the split does not depend on the record order
-    and is the same on every machine. Crops follow their records.
+    For datasets without a labelled validation set (FashionAI, the Kaggle
+    iMaterialist-Fashion sets). A record goes to ``target`` when the hash
+    of ``seed`` and its image path (or its ``_group``, e.g. the source
+    photo of a garment crop, so that all garments of a photo land in one
+    split) falls below ``fraction``; the split does not depend on the
+    record order and is the same on every machine. Crops follow their
+    records.
     """
     import hashlib
 
@@ -260,7 +285,8 @@ def holdout_split(
         raise ConversionError(f'there is already a {target!r} split')
     keep, moved = [], []
     for rec in conv.splits.get(source, []):
-        h = hashlib.md5(f'{seed}:{rec["img_path"]}'.encode()).hexdigest()
+        key = rec.get('_group', rec['img_path'])
+        h = hashlib.md5(f'{seed}:{key}'.encode()).hexdigest()
         (moved if int(h[:8], 16) / 0xFFFFFFFF < fraction else keep).append(rec)
     conv.splits[source], conv.splits[target] = keep, moved
     if conv.crops.get(source):

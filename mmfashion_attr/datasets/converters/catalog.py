@@ -29,8 +29,9 @@ def convert_catalog(
         records = []
         try:
             for lineno, rec in iter_raw_records(path):
+                report.inputs += 1
                 if isinstance(rec, CatalogFormatError):
-                    report.error('malformed_record', str(rec))
+                    report.reject('malformed_record', str(rec))
                     continue
                 rec['_where'] = f'{path}:{lineno}'
                 records.append(rec)

@@ -4,7 +4,7 @@ Source: Zou et al., "FashionAI: A Hierarchical Dataset for Fashion
 Understanding", CVPR workshops 2019; data on the Tianchi platform
 (https://tianchi.aliyun.com/competition/entrance/231649).
 
-``Annotations/label.csv`` has no header; each row is::
+Label files have no header; each row is::
 
     Images/collar_design_labels/0a1b.jpg,collar_design_labels,nnynn
 
@@ -15,6 +15,15 @@ labelled for one attribute only; the other seven are **missing**.
 ``m`` is handled by ``maybe``: ``unknown`` (default; that value is masked,
 the other values of the attribute stay labelled), ``negative`` or
 ``positive``.
+
+The releases name the file differently: round 1 ``base/Annotations/
+label.csv``, the warm-up round ``web/Annotations/skirt_length_labels.csv``
+(skirt length only); any of them is read. Rows whose labels are ``?`` (the
+test questions, ``rank/Tests/question.csv``) are refused. A fourth column
+is not part of the format: copies of the round-1 answers
+(``s1ab_label.csv``) carry one that is ``0`` on every row; a ``0`` there is
+read and reported (``fourth_column_zero``), any other value refuses the
+row, since its meaning is not documented.
 """
 
 from __future__ import annotations
@@ -25,7 +34,8 @@ from typing import Dict, Optional, Sequence, Union
 
 from tqdm import tqdm
 
-from .base import Conversion, ConversionError, ConversionReport
+from .base import Conversion, ConversionReport
+from .text_input import open_text, text_lines
 
 # Value names in label order, from the dataset description (Zou et al.,
 # 2019, Fig. 2 / Tianchi data page).
@@ -112,6 +122,7 @@ FASHIONAI_GROUPS = {
     'neckline_design_labels': ('small', 'fine'),
 }
 MAYBE_CHOICES = ('unknown', 'negative', 'positive')
+CSV = 'CSV (UTF-8)'
 
 
 def _csv_root(path: str) -> str:
@@ -133,8 +144,8 @@ def convert_fashionai(
     """Convert FashionAI ``label.csv`` files.
 
     Args:
-        files: ``{split: path or [paths]}`` of ``label.csv`` files (e.g.
-            the ``base`` and ``web`` training sets together).
+        files: ``{split: path or [paths]}`` of label files (e.g. the
+            ``base`` and ``web`` training sets together).
         maybe: ``unknown``, ``negative`` or ``positive`` for ``m``.
         root: Image paths are written relative to this folder (the
             ``data_prefix`` of the config); absolute when ``None``.
@@ -155,21 +166,20 @@ def convert_fashionai(
         records, seen = [], {}
         for path in paths:
             base = _csv_root(path)
-            try:
-                f = open(path, encoding='utf-8', newline='')
-            except FileNotFoundError:
-                raise ConversionError(
-                    f'{path}: label file not found'
-                ) from None
-            with f:
+            with open_text(path, 'label file', CSV) as f:
+                lines = (line for _, line in text_lines(f, path, CSV))
                 rows = tqdm(
-                    csv.reader(f),
+                    csv.reader(lines),
                     desc=osp.basename(path),
                     unit='row',
                     disable=not progress,
                 )
+                extra = {}
                 for lineno, row in enumerate(rows, 1):
-                    rec = _row(row, path, lineno, spec, maybe, report)
+                    if not row or not any(c.strip() for c in row):
+                        continue
+                    report.inputs += 1
+                    rec = _row(row, path, lineno, spec, maybe, report, extra)
                     if rec is None:
                         continue
                     img = osp.normpath(osp.join(base, rec['img_path']))
@@ -177,7 +187,7 @@ def convert_fashionai(
                         img = osp.relpath(img, root)
                     rec['img_path'] = img
                     if img in seen:
-                        report.error(
+                        report.reject(
                             'duplicate_record',
                             f'{path}:{lineno}: duplicate record for {img} '
                             f'(first at {seen[img]})',
@@ -185,6 +195,13 @@ def convert_fashionai(
                         continue
                     seen[img] = f'{path}:{lineno}'
                     records.append(rec)
+                if extra:
+                    report.warn(
+                        'fourth_column_zero',
+                        f'{path}: column 4 is not part of the FashionAI '
+                        f'label format; {extra["rows"]} row(s) with 0 there '
+                        'were read without it',
+                    )
         report.count(f'{split}/records', len(records))
         splits[split] = records
     schema_attrs = []
@@ -198,25 +215,41 @@ def convert_fashionai(
     )
 
 
-def _row(row, path, lineno, spec, maybe, report) -> Optional[dict]:
+def _row(row, path, lineno, spec, maybe, report, extra) -> Optional[dict]:
     where = f'{path}:{lineno}'
-    if not row or not any(c.strip() for c in row):
-        return None
     if len(row) < 3:
-        report.error(
+        report.reject(
             'malformed_line',
             f'{where}: expected image,attribute,labels; got {row}',
         )
         return None
+    if len(row) > 4 or (len(row) == 4 and row[3].strip() != '0'):
+        report.reject(
+            'extra_column',
+            f'{where}: {len(row)} columns; the FashionAI format has three '
+            '(image,attribute,labels) and column 4 is understood only when '
+            f'it is 0 (got {row[3:]})',
+        )
+        return None
+    if len(row) == 4:
+        extra['rows'] = extra.get('rows', 0) + 1
+        report.count('fourth_column_zero')
     img, key, labels = row[0].strip(), row[1].strip(), row[2].strip()
+    if labels == '?':
+        report.reject(
+            'unlabelled_question',
+            f"{where}: label '?': this is a test question file "
+            '(rank/Tests/question.csv), not a label file',
+        )
+        return None
     if key not in spec:
-        report.error(
+        report.reject(
             'unknown_attribute', f'{where}: unknown attribute key {key!r}'
         )
         return None
     values = spec[key]
     if len(labels) != len(values):
-        report.error(
+        report.reject(
             'bad_label',
             f'{where}: {key} has {len(values)} values but the label '
             f'{labels!r} has {len(labels)} characters',
@@ -224,7 +257,7 @@ def _row(row, path, lineno, spec, maybe, report) -> Optional[dict]:
         return None
     bad = sorted(set(labels) - set('ynm'))
     if bad:
-        report.error(
+        report.reject(
             'bad_label',
             f'{where}: label {labels!r} has characters {bad} '
             '(expected y, n or m)',

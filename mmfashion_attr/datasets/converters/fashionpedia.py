@@ -41,6 +41,7 @@ from .base import (
     snake,
     unique_names,
 )
+from .rle import RLEError, segmentation_box
 
 PAPER_SUPERCATEGORIES = (
     'length',
@@ -198,21 +199,31 @@ def _ontology(
                 'fashionpedia_label_descriptions.json)'
             )
     for split, d in data.items():
-        if (
-            d.get('attributes')
-            and ontology is None
-            and files[split] != onto_src
-        ):
-            a = {int(x['id']): x['name'] for x in d['attributes']}
-            b = {int(x['id']): x['name'] for x in onto['attributes']}
-            if a != b:
-                raise ConversionError(
-                    f'{files[split]}: attribute ontology differs from '
-                    f'{onto_src}'
-                )
+        if files[split] != onto_src:
+            _same_ontology(d, files[split], onto, onto_src)
     return FashionpediaOntology(
         onto, supercategories, split_length, onto_src
     ), data
+
+
+def _same_ontology(d: dict, path: str, onto: dict, onto_src: str) -> None:
+    """Refuse a file whose own ontology gives its ids other meanings than
+    the one in use (the official sample file has a pre-release ontology:
+    its attribute 147 is ``knee (length)``, the release's ``hip
+    (length)``)."""
+    for key in ('attributes', 'categories'):
+        if not d.get(key) or not onto.get(key):
+            continue
+        a = {int(x['id']): x['name'] for x in d[key]}
+        b = {int(x['id']): x['name'] for x in onto[key]}
+        diff = sorted(i for i in set(a) | set(b) if a.get(i) != b.get(i))
+        if diff:
+            i = diff[0]
+            raise ConversionError(
+                f'{path}: its own {key} differ from {onto_src} in '
+                f'{len(diff)} ids (e.g. id {i}: {a.get(i)!r} here, '
+                f'{b.get(i)!r} there); convert it with its own ontology'
+            )
 
 
 def _images(d: dict, path: str, report: ConversionReport) -> Dict[int, dict]:
@@ -276,14 +287,15 @@ def convert_fashionpedia_attributes(
         for _, where, ann in iter_annotations(
             d['annotations'], path, split, progress
         ):
+            report.inputs += 1
             iid = ann.get('image_id')
             if iid not in images:
-                report.error(
+                report.reject(
                     'unknown_image_id', f'{where}: unknown image_id {iid!r}'
                 )
                 continue
             if iid in seen:
-                report.error(
+                report.reject(
                     'duplicate_record',
                     f'{where}: second annotation of image {iid}',
                 )
@@ -347,16 +359,10 @@ def convert_fashionpedia_instances(
     supercategories: Sequence[str] = PAPER_SUPERCATEGORIES,
     split_length: bool = False,
     ontology: Optional[str] = None,
-    garment_ids: Sequence[int] = MAIN_GARMENT_IDS,
-    margin: float = 0.1,
-    min_part_coverage: float = 0.5,
-    category_attribute: bool = True,
-    allowed_from: Optional[str] = 'train',
-    min_allowed_count: int = 1,
-    crop_dir: str = 'crops',
     img_prefix: Optional[Dict[str, str]] = None,
     on_error: str = 'raise',
     progress: bool = False,
+    **garment_options,
 ) -> Conversion:
     """Convert the instance files: one record per main garment.
 
@@ -366,7 +372,11 @@ def convert_fashionpedia_instances(
     those of the garment parts (ontology supercategory ``garment parts``:
     sleeve, neckline, collar, ...) lying on it: a part belongs to the
     garment whose box covers the largest fraction of the part's box (at
-    least ``min_part_coverage``; ties go to the smaller garment).
+    least ``min_part_coverage``; ties go to the smaller garment). An
+    annotation without ``bbox`` gets the box of its ``segmentation``
+    (polygons, or COCO RLE, compressed or not; the official sample file
+    ``fashionpedia-api/data/sample.json`` has no ``bbox``). Annotations of
+    other categories (shoes, bags, ...) are counted and left out.
 
     The garment's category is the record's product category. The schema's
     ``allowed`` values per category are the values labelled at least
@@ -379,7 +389,97 @@ def convert_fashionpedia_instances(
         supercategories: Attribute supercategories used as tasks.
         split_length: Split ``length`` into garment and sleeve length.
         ontology: A JSON with ``categories``/``attributes`` when the files
-            lack them.
+            lack them (a file with an ontology of its own that gives ids
+            other meanings is refused).
+        img_prefix: ``{split: folder}`` put before the source images'
+            ``file_name`` (Fashionpedia: ``train/`` and ``test/``).
+        on_error: ``raise`` or ``collect``.
+        progress: Show tqdm progress bars.
+        **garment_options: ``garment_ids``, ``margin``,
+            ``min_part_coverage``, ``category_attribute``,
+            ``allowed_from``, ``min_allowed_count`` and ``crop_dir`` of
+            :func:`instance_conversion`.
+    """
+    report = ConversionReport(on_error)
+    onto, data = _ontology(files, ontology, supercategories, split_length)
+    return instance_conversion(
+        onto,
+        data,
+        files,
+        report,
+        img_prefix=img_prefix,
+        progress=progress,
+        **garment_options,
+    )
+
+
+def _valid_box(bbox) -> bool:
+    return (
+        isinstance(bbox, (list, tuple))
+        and len(bbox) == 4
+        and all(isinstance(v, (int, float)) for v in bbox)
+        and bbox[2] > 0
+        and bbox[3] > 0
+    )
+
+
+def _garment_box(
+    ann: dict, where: str, report: ConversionReport
+) -> Optional[list]:
+    """The annotation's ``bbox``, or the box of its ``segmentation`` when it
+    has none (polygons or COCO RLE); None (rejected) when neither gives
+    one."""
+    if 'bbox' in ann:
+        if _valid_box(ann['bbox']):
+            return list(ann['bbox'])
+        report.reject('bad_bbox', f'{where}: bad bbox {ann["bbox"]!r}')
+        return None
+    seg = ann.get('segmentation')
+    if seg is None:
+        report.reject('no_box', f'{where}: no bbox and no segmentation')
+        return None
+    try:
+        box = segmentation_box(seg)
+    except RLEError as e:
+        report.reject('bad_segmentation', f'{where}: segmentation: {e}')
+        return None
+    if box is None or not _valid_box(box):
+        report.reject(
+            'empty_segmentation', f'{where}: the segmentation is empty'
+        )
+        return None
+    report.count('boxes_from_segmentation')
+    return list(box)
+
+
+def instance_conversion(
+    onto: FashionpediaOntology,
+    data: Dict[str, dict],
+    sources: Dict[str, str],
+    report: ConversionReport,
+    garment_ids: Sequence[int] = MAIN_GARMENT_IDS,
+    margin: float = 0.1,
+    min_part_coverage: float = 0.5,
+    category_attribute: bool = True,
+    allowed_from: Optional[str] = 'train',
+    min_allowed_count: int = 1,
+    crop_dir: str = 'crops',
+    img_prefix: Optional[Dict[str, str]] = None,
+    progress: bool = False,
+    count_inputs: bool = True,
+) -> Conversion:
+    """Garment records of COCO-style instance data (the rules are those
+    of :func:`convert_fashionpedia_instances`).
+
+    Args:
+        onto: The ontology the ids are mapped with.
+        data: ``{split: {'images': [...], 'annotations': [...]}}``.
+            An annotation may carry ``_where`` (its place in the source,
+            for messages) and ``_group`` is set on the records to the
+            source image, so a held-out split keeps a photo's garments
+            together.
+        sources: ``{split: source file}`` for messages.
+        report: The report to fill.
         garment_ids: Category ids of the main garments (default 0-12).
         margin: Context margin around the box.
         min_part_coverage: Minimum part-box coverage to assign a part.
@@ -389,15 +489,15 @@ def convert_fashionpedia_instances(
         min_allowed_count: Minimum count for a value to be allowed.
         crop_dir: Folder (inside the output folder) for the crops.
         img_prefix: ``{split: folder}`` put before the source images'
-            ``file_name`` (Fashionpedia: ``train/`` and ``test/``).
-        on_error: ``raise`` or ``collect``.
+            ``file_name``.
         progress: Show tqdm progress bars.
+        count_inputs: Count the annotations as source items (off when the
+            reader of ``data`` counted its rows already).
     """
-    report = ConversionReport(on_error)
-    onto, data = _ontology(files, ontology, supercategories, split_length)
     if not onto.categories:
         raise ConversionError(
-            f"{list(files.values())}: no 'categories' ontology; pass ontology="
+            f"{list(sources.values())}: no 'categories' ontology; "
+            'pass ontology='
         )
     garment_ids = tuple(int(i) for i in garment_ids)
     missing = [i for i in garment_ids if i not in onto.categories]
@@ -414,55 +514,55 @@ def convert_fashionpedia_instances(
     cat_name = dict(zip(garment_ids, cat_names))
     splits, crops = {}, {}
     for split, d in data.items():
-        path = files[split]
+        path = sources[split]
         images = _images(d, path, report)
-        by_image: Dict[int, List[Tuple[int, dict]]] = {}
+        by_image: Dict[int, List[Tuple[str, dict]]] = {}
         seen_ids = set()
         for i, where, ann in iter_annotations(
             d['annotations'], path, split, progress
         ):
+            where = ann.get('_where') or where
+            report.inputs += count_inputs
             aid = ann.get('id')
             if aid in seen_ids:
-                report.error(
+                report.reject(
                     'duplicate_record',
                     f'{where}: duplicate annotation id {aid}',
                 )
                 continue
             seen_ids.add(aid)
             if ann.get('image_id') not in images:
-                report.error(
+                report.reject(
                     'unknown_image_id',
                     f'{where}: unknown image_id {ann.get("image_id")!r}',
                 )
                 continue
             cid = ann.get('category_id')
             if cid not in onto.categories:
-                report.error(
+                report.reject(
                     'unknown_category_id',
                     f'{where}: unknown category_id {cid!r}',
                 )
                 continue
-            bbox = ann.get('bbox')
-            if not (
-                isinstance(bbox, (list, tuple))
-                and len(bbox) == 4
-                and bbox[2] > 0
-                and bbox[3] > 0
-            ):
-                report.error('bad_bbox', f'{where}: bad bbox {bbox!r}')
+            if cid not in garment_ids and cid not in part_ids:
+                report.count(f'{split}/other_annotations')
                 continue
-            by_image.setdefault(ann['image_id'], []).append((i, ann))
+            box = _garment_box(ann, where, report)
+            if box is None:
+                continue
+            ann = dict(ann, bbox=box)
+            by_image.setdefault(ann['image_id'], []).append((where, ann))
         records, jobs = [], []
         for iid, anns in by_image.items():
             img = images[iid]
             garments = [
-                (i, a) for i, a in anns if a['category_id'] in garment_ids
+                (w, a) for w, a in anns if a['category_id'] in garment_ids
             ]
-            parts = [(i, a) for i, a in anns if a['category_id'] in part_ids]
-            owned: Dict[int, List[Tuple[int, dict]]] = {
+            parts = [(w, a) for w, a in anns if a['category_id'] in part_ids]
+            owned: Dict[int, List[Tuple[str, dict]]] = {
                 a['id']: [] for _, a in garments
             }
-            for pi, part in parts:
+            for pw, part in parts:
                 best, best_key = None, None
                 for _, g in garments:
                     cov = _coverage(part['bbox'], g['bbox'])
@@ -474,16 +574,13 @@ def convert_fashionpedia_instances(
                 if best is None:
                     report.count(f'{split}/unassigned_parts')
                 else:
-                    owned[best['id']].append((pi, part))
-            for gi, g in garments:
-                where = f'{path}: annotations[{gi}]'
+                    owned[best['id']].append((pw, part))
+            for gw, g in garments:
                 ids = list(g.get('attribute_ids') or [])
-                attrs = onto.group(ids, report, where)
-                for pi, part in owned[g['id']]:
+                attrs = onto.group(ids, report, gw)
+                for pw, part in owned[g['id']]:
                     pattrs = onto.group(
-                        part.get('attribute_ids') or [],
-                        report,
-                        f'{path}: annotations[{pi}]',
+                        part.get('attribute_ids') or [], report, pw
                     )
                     for task, values in pattrs.items():
                         vals = attrs.setdefault(task, [])
@@ -493,20 +590,16 @@ def convert_fashionpedia_instances(
                 box = _expand_box(
                     g['bbox'], margin, img.get('width'), img.get('height')
                 )
-                jobs.append(
-                    CropJob(
-                        _prefixed(img_prefix, split, img['file_name']),
-                        dst,
-                        box,
-                    )
-                )
+                src = _prefixed(img_prefix, split, img['file_name'])
+                jobs.append(CropJob(src, dst, box))
                 records.append(
                     dict(
                         id=str(g['id']),
                         img_path=dst,
                         category=cat_name[g['category_id']],
                         attributes=attrs,
-                        _where=where,
+                        _where=gw,
+                        _group=src,
                     )
                 )
         report.count(f'{split}/records', len(records))

@@ -14,8 +14,15 @@ and the label map ``iMat_fashion_2018_label_map_228.csv`` with the header
 color, gender, material, neckline, pattern, sleeve, style). Images are
 downloaded from the urls as ``<imageId>.jpg``.
 
-Tasks are the label map's tasks, values its labels in labelId order. A
-task with no label on an image is **missing**, not negative.
+Tasks are the label map's tasks in ``taskId`` order (1 category, 2 color,
+3 gender, 4 material, 5 neckline, 6 pattern, 8 sleeve, 9 style; there is
+no task 7), values its labels in labelId order. A task with no label on an
+image is **missing**, not negative. A label repeated inside one image (the
+real ``validation.json`` has such rows) counts once.
+
+The label map must be the CSV; a copy saved as an Excel workbook (a zip
+archive) or in another code page than UTF-8 is refused with a message
+naming the file.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from .base import (
     snake,
     unique_names,
 )
+from .text_input import open_text, text_lines
 
 IMAT2018_GROUPS = {
     'category': ('large', 'coarse'),
@@ -44,17 +52,29 @@ IMAT2018_GROUPS = {
     'sleeve': ('small', 'coarse'),
     'style': ('large', 'fine'),
 }
+LABEL_MAP_FORMAT = 'CSV (UTF-8) like iMat_fashion_2018_label_map_228.csv'
+
+
+def _number_first(text: str) -> tuple:
+    return (int(text), text) if text.isdigit() else (1 << 30, text)
 
 
 def read_label_map(path: str) -> Dict[str, tuple]:
-    """``{labelId: (task, value)}`` from the label map CSV."""
-    try:
-        f = open(path, encoding='utf-8-sig', newline='')
-    except FileNotFoundError:
-        raise ConversionError(f'{path}: label map not found') from None
+    """``{labelId: (task, value)}`` from the label map CSV.
+
+    The entries are ordered by ``taskId`` (by first appearance when the
+    file has no ``taskId`` column), then by ``labelId``, so the tasks come
+    out in the official order.
+
+    Raises:
+        ConversionError: The file is missing, not UTF-8 CSV text (e.g. an
+            ``.xlsx`` workbook), lacks the needed columns, or has empty or
+            duplicate ids, or a task with two ``taskId`` values.
+    """
+    what, fmt = 'label map', LABEL_MAP_FORMAT
     rows = []
-    with f:
-        reader = csv.DictReader(f)
+    with open_text(path, what, fmt) as f:
+        reader = csv.DictReader(line for _, line in text_lines(f, path, fmt))
         need = {'labelId', 'labelName', 'taskName'}
         if not need <= set(reader.fieldnames or ()):
             raise ConversionError(
@@ -67,23 +87,32 @@ def read_label_map(path: str) -> Dict[str, tuple]:
                 raise ConversionError(
                     f'{path}:{lineno}: empty labelId or taskName'
                 )
+            tid = (row.get('taskId') or '').strip()
             rows.append(
-                (lid, snake(row['taskName']), row['labelName'].strip())
+                (lid, snake(row['taskName']), row['labelName'].strip(), tid)
             )
     ids = [r[0] for r in rows]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise ConversionError(f'{path}: duplicate labelIds {dup}')
-
-    def order(r):
-        return (int(r[0]), r[0]) if r[0].isdigit() else (1 << 30, r[0])
-
-    rows.sort(key=order)
+    task_id: Dict[str, str] = {}
+    for lid, task, _, tid in rows:
+        if task_id.setdefault(task, tid) != tid:
+            raise ConversionError(
+                f'{path}: task {task!r} has taskId {task_id[task]!r} and '
+                f'{tid!r} (labelId {lid})'
+            )
+    rows.sort(key=lambda r: _number_first(r[0]))
+    first = {t: i for i, t in reversed(list(enumerate(r[1] for r in rows)))}
     by_task: Dict[str, list] = {}
-    for lid, task, name in rows:
+    for lid, task, name, _ in rows:
         by_task.setdefault(task, []).append((lid, name))
+    order = sorted(
+        by_task, key=lambda t: (_number_first(task_id[t]), first[t])
+    )
     out = {}
-    for task, items in by_task.items():
+    for task in order:
+        items = by_task[task]
         names = unique_names([n for _, n in items], [i for i, _ in items])
         for (lid, _), name in zip(items, names):
             out[lid] = (task, name)
@@ -135,19 +164,20 @@ def convert_imaterialist2018(
             known_images = {str(im.get('imageId')) for im in d['images']}
         records, seen = [], set()
         for _, where, ann in iter_annotations(anns, path, split, progress):
+            report.inputs += 1
             iid = ann.get('imageId')
             if iid is None:
-                report.error('malformed_record', f"{where}: no 'imageId'")
+                report.reject('malformed_record', f"{where}: no 'imageId'")
                 continue
             iid = str(iid)
             if known_images is not None and iid not in known_images:
-                report.error(
+                report.reject(
                     'unknown_image_id',
                     f'{where}: imageId {iid} is not in images',
                 )
                 continue
             if iid in seen:
-                report.error(
+                report.reject(
                     'duplicate_record',
                     f'{where}: second annotation of image {iid}',
                 )
@@ -165,7 +195,9 @@ def convert_imaterialist2018(
                 if task not in keep:
                     continue
                 vals = attrs.setdefault(task, [])
-                if value not in vals:
+                if value in vals:
+                    report.count('repeated_labels')
+                else:
                     vals.append(value)
             if not attrs and not keep_empty:
                 report.count(f'{split}/images_without_labels')

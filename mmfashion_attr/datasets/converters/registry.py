@@ -24,6 +24,10 @@ from .fashionpedia import (
     convert_fashionpedia_instances,
 )
 from .imaterialist2018 import convert_imaterialist2018
+from .imaterialist2020 import (
+    convert_imaterialist2020_attributes,
+    convert_imaterialist2020_instances,
+)
 
 # How the sources of a format are given.
 ROOT = 'root'  # one folder: the dataset's root
@@ -70,6 +74,11 @@ _FASHIONPEDIA_OPTIONS = (
     'progress',
 )
 
+_KAGGLE_ONTOLOGY = dict(
+    ontology='the Kaggle train.csv has no ontology of its own: pass '
+    'label_descriptions.json (--ontology)'
+)
+
 CONVERTERS: Dict[str, ConverterSpec] = {
     'catalog': ConverterSpec(
         convert_catalog,
@@ -93,8 +102,8 @@ CONVERTERS: Dict[str, ConverterSpec] = {
     ),
     'fashionai': ConverterSpec(
         convert_fashionai,
-        'FashionAI label.csv: train=base/Annotations/label.csv '
-        'train=web/Annotations/label.csv val=...',
+        'FashionAI label files: train=base/Annotations/label.csv '
+        'train=web/Annotations/skirt_length_labels.csv (warm-up) val=...',
         sources=FILES_PER_SPLIT,
         options=('maybe', 'root', 'progress'),
         image_root=_label_csv_root,
@@ -108,9 +117,25 @@ CONVERTERS: Dict[str, ConverterSpec] = {
     ),
     'deepfashion': ConverterSpec(
         convert_deepfashion,
-        'DeepFashion attribute benchmark root folder (Anno/, Eval/, img/)',
+        'DeepFashion attribute benchmark root folder (Anno/, Anno_coarse/ '
+        'or Anno_fine/, Eval/, img/)',
         sources=ROOT,
-        options=('category_attribute', 'progress'),
+        options=('category_attribute', 'anno_dir', 'labels', 'progress'),
+    ),
+    'imat2020-attr': ConverterSpec(
+        convert_imaterialist2020_attributes,
+        'Kaggle iMaterialist (Fashion) 2020/2021, one record per image: '
+        'train=train.csv (needs ontology: label_descriptions.json)',
+        options=_FASHIONPEDIA_OPTIONS + ('keep_empty',),
+        required=_KAGGLE_ONTOLOGY,
+    ),
+    'imat2020-inst': ConverterSpec(
+        convert_imaterialist2020_instances,
+        'Kaggle iMaterialist (Fashion) 2020/2021, one record per garment: '
+        'train=train.csv (needs ontology: label_descriptions.json)',
+        options=_FASHIONPEDIA_OPTIONS
+        + ('margin', 'min_allowed_count', 'category_attribute'),
+        required=_KAGGLE_ONTOLOGY,
     ),
 }
 
