@@ -33,7 +33,7 @@ CODE_SPAN = re.compile(r'`([^`\n]+)`')
 REPO_PATH = re.compile(
     r'^(?:tools|mmfashion_attr|configs|tests|\.dev_scripts)/[\w./-]*$'
 )
-DEMO = 'configs/demo/approach3_effnetv2-b0_1xb16_synthetic-128px.py'
+DEMO = 'configs/demo/approach1_effnetv2-b0_1xb16_synthetic-128px.py'
 
 
 def _prose(path: str) -> str:

@@ -28,7 +28,7 @@ PAPER_URLS = (
     'https://www.scitepress.org/Papers/2023/116867/',
     'https://doi.org/10.5220/0011686700003417',
 )
-DEMO = 'configs/demo/approach3_effnetv2-b0_1xb16_synthetic-128px.py'
+DEMO = 'configs/demo/approach1_effnetv2-b0_1xb16_synthetic-128px.py'
 
 
 def _metafile(folder: str) -> dict:
@@ -76,13 +76,30 @@ def test_public_metafiles_state_the_paper_parameters():
             assert model['Metadata'] == paper[variant], model['Name']
 
 
-def test_demo_parameters_are_those_of_the_built_model():
-    cfg = Config.fromfile(str(REPO / DEMO))
-    cfg.model.head.schema = {'attributes': [{'name': 'a', 'values': ['x']}]}
+@pytest.mark.parametrize(
+    'meta', _metafile('configs/demo')['Models'], ids=lambda m: m['Name']
+)
+def test_demo_parameters_are_those_of_the_built_model(meta):
+    cfg = Config.fromfile(str(REPO / meta['Config']))
+    # the synthetic catalog's schema: 7 attributes, 46 values in all
+    sizes = [6, 9, 8, 11, 4, 2, 6]
+    assert sum(sizes) == 46
+    cfg.model.head.schema = {
+        'attributes': [
+            {'name': f'a{i}', 'values': [f'v{j}' for j in range(n)]}
+            for i, n in enumerate(sizes)
+        ]
+    }
     model = MODELS.build(cfg.model)
-    counted = sum(
+    without_head = sum(
         p.numel() for part in (model.backbone, model.neck)
         for p in part.parameters()
     )  # fmt: skip
-    (meta,) = _metafile('configs/demo')['Models']
-    assert meta['Metadata']['Parameters without head'] == counted
+    assert meta['Metadata']['Parameters without head'] == without_head
+    assert meta['Metadata']['Parameters'] == sum(
+        p.numel() for p in model.parameters()
+    )
+
+
+def test_the_demo_script_trains_the_demo_model_the_docs_name():
+    assert f'CFG={DEMO}' in (REPO / 'tools' / 'demo.sh').read_text()

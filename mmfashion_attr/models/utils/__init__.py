@@ -1,0 +1,3 @@
+from .fpn_path_energy import FPNPathEnergy
+
+__all__ = ['FPNPathEnergy']
