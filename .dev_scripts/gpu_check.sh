@@ -22,14 +22,14 @@ BENCH=tools/analysis_tools/benchmark.py
 [ "${T_TESTS:-150}" -gt 0 ] && timeout ${T_TESTS:-150} python3 -m pytest -q -p no:cacheprovider tests/test_models/test_paper_variants_cuda.py 2>&1 | tee "$OUT/gpu_tests.log" | tail -n 5
 B=${BATCH:-64}
 [ "${T_BENCH:-240}" -gt 0 ] && timeout ${T_BENCH:-240} python3 $BENCH --device cuda --img-size 384 --batch "$B" \
-  --precision bf16 --channels-last --warmup 5 --steps 10 --rounds "${ROUNDS:-2}" \
+  --precision bf16 --channels-last --steps 10 --rounds "${ROUNDS:-2}" \
   --out "$OUT/bench_bf16_cl.json" 2>&1 | grep -v -i warn | tee "$OUT/bench_bf16_cl.log" | tail -n 9
 [ "${T_FP32:-100}" -gt 0 ] && timeout ${T_FP32:-100} python3 $BENCH --device cuda --img-size 384 --batch "$B" \
-  --precision fp32 --warmup 3 --steps 6 --variants approach3 plain timm \
+  --precision fp32 --steps 6 --variants approach3 plain timm \
   --out "$OUT/bench_fp32.json" 2>&1 | grep -v -i warn | tail -n 5
 # mmpretrain's stock activation (Swish) for the plain classifier, to show
 # what the fused in-place SiLU of EfficientNetV2Taps gains.
 [ "${T_SWISH:-60}" -gt 0 ] && timeout ${T_SWISH:-60} python3 $BENCH --device cuda --img-size 384 --batch "$B" \
-  --precision bf16 --channels-last --warmup 5 --steps 10 --variants plain timm --plain-act Swish \
+  --precision bf16 --channels-last --steps 10 --variants plain timm --plain-act Swish \
   --out "$OUT/bench_bf16_cl_swish.json" 2>&1 | grep -v -i warn | tail -n 3
 exit 0

@@ -240,6 +240,22 @@ class AttributeExtractor(BaseInferencer):
         schema: The schema the checkpoint was trained with; required for a
             checkpoint without a saved schema (see
             :func:`init_attribute_model`).
+        backend: How the network runs: ``'eager'`` (the model's
+            ``test_step``, the default), ``'compile'`` (``torch.compile``;
+            CUDA graphs through ``mode='reduce-overhead'`` on a GPU),
+            ``'cuda_graph'`` (CUDA graphs captured by hand, a CUDA device
+            only), ``'onnxruntime'`` (the exported graph in ONNX Runtime:
+            TensorRT / CUDA execution providers on a GPU when installed) or
+            ``'auto'`` (``'cuda_graph'`` on a CUDA device, falling back to
+            eager with a warning when it cannot be used; eager on the
+            CPU). Every backend but eager is checked against eager float32
+            PyTorch at construction, and at the first batch of each new
+            size: scores must agree within ``tolerance`` (1e-3 by default)
+            or a ``BackendMismatchError`` is raised. See
+            :mod:`mmfashion_attr.apis.inference_backends`.
+        backend_cfg: Options of the backend (``tolerance``,
+            ``compile_cfg``, ``onnx_file``, ``threads``, ``providers``,
+            ...). Defaults to None.
     """
 
     preprocess_kwargs = {'categories'}
@@ -257,6 +273,8 @@ class AttributeExtractor(BaseInferencer):
         use_category_mask: bool = True,
         return_scores: bool = False,
         schema: Union[None, str, dict, AttributeSchema] = None,
+        backend: str = 'eager',
+        backend_cfg: Optional[dict] = None,
     ) -> None:
         if isinstance(config, BaseModel):
             model = config
@@ -282,6 +300,34 @@ class AttributeExtractor(BaseInferencer):
         self.use_category_mask = use_category_mask
         self.return_scores = return_scores
         self.allowed = self.schema.allowed_matrix()
+        self.backend_name, self.backend = self._build_backend(
+            backend, dict(backend_cfg or {})
+        )
+
+    # ------------------------------------------------------------ backend
+    def _build_backend(self, name: str, cfg: dict):
+        """``(name, backend)`` of the requested backend; ``backend`` is
+        None for eager."""
+        from .inference_backends import build_inference_backend
+        from .onnx_export import input_size
+
+        device = next(self.model.parameters()).device
+        if name == 'auto':
+            if device.type != 'cuda':
+                return 'eager', None
+            try:
+                return self._build_backend('cuda_graph', cfg)
+            except Exception as e:  # e.g. an op that cannot be captured
+                warnings.warn(f'cuda_graph backend not used ({e}): eager')
+                return 'eager', None
+        if name == 'eager':
+            return 'eager', None
+        sizes = sorted({1, self.batch_size})
+        cfg.setdefault('check_batch_sizes', sizes)
+        backend = build_inference_backend(
+            name, self.model, input_size(self.config), device, **cfg
+        )
+        return name, backend
 
     # ----------------------------------------------------------- pipeline
     def _init_pipeline(self, cfg: Config) -> Callable:
@@ -458,8 +504,22 @@ class AttributeExtractor(BaseInferencer):
         return preds
 
     def _test_step(self, packed: List[dict]) -> list:
-        with torch.no_grad():
-            return self.model.test_step(default_collate(packed))
+        batch = default_collate(packed)
+        if self.backend is None:
+            with torch.no_grad():
+                return self.model.test_step(batch)
+        # as the head's predict: scores, category mask, DataSample
+        scores = self.backend(batch['inputs'])
+        samples = batch['data_samples']
+        head = self.model.head
+        if head.use_category_mask:
+            cat = torch.tensor(
+                [int(s.metainfo.get('category_idx', -1)) for s in samples]
+            )
+            scores = scores * head.allowed_mask(cat.to(head.allowed.device))
+        for s, score in zip(samples, scores.to(head.allowed.device)):
+            s.set_pred_score(score)
+        return samples
 
     @staticmethod
     def _error(item, index: int, e: Exception) -> dict:

@@ -52,11 +52,15 @@ class AttributeScores(nn.Module):
 
     Args:
         model: A built ``ImageClassifier`` with a ``MultiAttributeHead``.
+        split: One output per attribute (True, what is exported) or the
+            flat ``(N, num_values)`` scores of all attributes (False, what
+            the inference backends return).
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module, split: bool = True) -> None:
         super().__init__()
         self.model = model
+        self.split = split
         self.schema: AttributeSchema = model.head.schema
         pre = model.data_preprocessor
         self.to_rgb = bool(
@@ -68,12 +72,14 @@ class AttributeScores(nn.Module):
         self.register_buffer('mean', mean.view(1, -1, 1, 1).float())
         self.register_buffer('std', std.view(1, -1, 1, 1).float())
 
-    def forward(self, image: torch.Tensor) -> tuple:
+    def forward(self, image: torch.Tensor):
         x = image.float()
         if self.to_rgb:
             x = x.flip(1)
         x = (x - self.mean) / self.std
         scores = torch.sigmoid(self.model.head(self.model.extract_feat(x)))
+        if not self.split:
+            return scores
         return tuple(self.model.head.split_logits(scores).values())
 
 

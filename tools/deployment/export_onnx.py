@@ -1,8 +1,9 @@
-"""Export a model to ONNX with one named output per attribute.
+"""Export a model to ONNX with one named output per attribute, optionally
+also as a static int8 model.
 
     python tools/deployment/export_onnx.py CONFIG CHECKPOINT \\
         --out model.onnx [--thresholds thresholds.json] [--opset 17] \\
-        [--verify]
+        [--verify] [--int8 --calib-images 256 [--int8-out model_int8.onnx]]
 
 Input ``image``: float32 ``(batch, 3, S, S)``, BGR pixels 0..255 after the
 test pipeline's ``ResizePad`` (S from the config); the normalisation runs
@@ -11,9 +12,16 @@ scores per attribute, named after it (non-word characters become ``_``).
 The schema, the output names and the thresholds are in the model's
 metadata. ``--verify`` runs the file in onnxruntime on random images and
 compares with PyTorch.
+
+``--int8`` also writes an int8 (QDQ) model (default: ``--out`` with
+``_int8`` before the extension), calibrated on ``--calib-images`` images of
+the config's ``--calib-split`` (default: train) through the test pipeline
+(``mmfashion_attr.apis.onnx_quantization``). Score it against the float32
+model with ``tools/analysis_tools/onnx_accuracy.py`` before serving it.
 """
 
 import argparse
+import os.path as osp
 
 import torch
 from mmengine.config import Config
@@ -25,6 +33,17 @@ from mmfashion_attr.apis.onnx_export import (
     export_onnx,
     input_size,
 )
+from mmfashion_attr.apis.onnx_quantization import (
+    CALIBRATION_METHODS,
+    calibration_images,
+    quantize_onnx_int8,
+)
+
+
+def int8_path(out: str) -> str:
+    """``model.onnx`` -> ``model_int8.onnx``."""
+    root, ext = osp.splitext(out)
+    return f'{root}_int8{ext or ".onnx"}'
 
 
 def main(argv=None):
@@ -45,6 +64,27 @@ def main(argv=None):
         help='schema.json the checkpoint was trained with (required for '
         'a checkpoint without a saved schema)',
     )
+    p.add_argument(
+        '--int8', action='store_true', help='also write a static int8 model'
+    )
+    p.add_argument('--int8-out', help='default: OUT with _int8')
+    p.add_argument('--calib-images', type=int, default=256)
+    p.add_argument(
+        '--calib-split', default='train', choices=['train', 'val', 'test']
+    )
+    p.add_argument(
+        '--calib-method', default='minmax', choices=CALIBRATION_METHODS
+    )
+    p.add_argument(
+        '--per-tensor',
+        action='store_true',
+        help='one weight scale per tensor instead of per channel',
+    )
+    p.add_argument(
+        '--reduce-range',
+        action='store_true',
+        help='7-bit weights (CPUs without VNNI)',
+    )
     args = p.parse_args(argv)
     cfg = Config.fromfile(args.config)
     size = args.input_size or input_size(cfg)
@@ -61,6 +101,20 @@ def main(argv=None):
         if diff > 1e-4:
             raise SystemExit('verification failed (> 1e-4)')
     print(f'-> {args.out}')
+    if args.int8:
+        out8 = args.int8_out or int8_path(args.out)
+        info = quantize_onnx_int8(
+            args.out,
+            out8,
+            calibration_images(cfg, args.calib_images, args.calib_split),
+            per_channel=not args.per_tensor,
+            method=args.calib_method,
+            reduce_range=args.reduce_range,
+        )
+        print(
+            f'int8: {info["calibration_images"]} calibration images '
+            f'({args.calib_split}), {info["weights"]} -> {out8}'
+        )
 
 
 if __name__ == '__main__':

@@ -33,28 +33,39 @@ def describe_batch(data_batch, limit: int = 32) -> List[str]:
 
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
-    """Check the loss before the backward pass of every training step.
+    """Stop on a NaN or infinite training loss naming the batch's samples,
+    or skip such steps.
 
-    The optimizer wrapper's ``update_params`` (whatever its type, including
-    ``AmpOptimWrapper`` from ``--amp``) is wrapped for the duration of
-    training. When the loss of the step is NaN or infinite on any rank (one
-    ``all_reduce`` of a flag per step, so all ranks take the same decision
-    and DDP never waits for a backward pass that one rank skipped):
+    * ``on_nonfinite='raise'`` (default): after every training step the
+      logged loss values (``outputs`` of ``train_step``, which mmengine's
+      ``RuntimeInfoHook`` reads back from the device every iteration
+      anyway) are checked; when any is NaN or infinite on any rank,
+      ``FloatingPointError`` names the epoch, iteration, the non-finite
+      loss terms and the samples of the batch (``img_path``) on the rank
+      where it happened. Nothing runs inside the training step: no host
+      synchronisation and no graph break under ``torch.compile``
+      (``compile=True``). The failing step's update has been applied when
+      the error is raised; no checkpoint is written after it.
+    * ``'skip'``: the loss is checked before the backward pass (the
+      optimizer wrapper's ``update_params``, whatever its type, including
+      ``AmpOptimWrapper`` from ``--amp``, is wrapped for the duration of
+      training). A non-finite loss means no backward pass and no optimizer
+      step for this batch, and the buffers the forward pass changed
+      (BatchNorm running statistics) are restored: weights, buffers,
+      optimizer state and gradients stay as they were before the batch. A
+      warning names the samples; skips are counted (:attr:`num_skipped`)
+      and logged per epoch, and the step's non-finite loss values are left
+      out of the logged running means. More than ``max_consecutive_skips``
+      skipped steps in a row mean the model diverged:
+      ``FloatingPointError``. Deciding before the update costs one host
+      synchronisation per step (and, compiled, one graph break between the
+      forward and the backward pass, where the backward call breaks the
+      graph anyway). With gradient accumulation a skipped micro-batch is
+      left out of its accumulation window.
 
-    * ``on_nonfinite='raise'`` (default): ``FloatingPointError`` naming the
-      epoch, iteration, the non-finite loss terms and the samples of the
-      batch (``img_path``) on the rank where it happened;
-    * ``'skip'``: no backward pass and no optimizer step for this batch,
-      and the buffers the forward pass changed (BatchNorm running
-      statistics) are restored: weights, buffers, optimizer state and
-      gradients stay as they were before the batch. A warning names the
-      samples; skips are counted (:attr:`num_skipped`) and logged per
-      epoch, and the step's non-finite loss values are left out of the
-      logged running means. More than ``max_consecutive_skips`` skipped
-      steps in a row mean the model diverged: ``FloatingPointError``.
-
-    With gradient accumulation a skipped micro-batch is simply left out
-    of its accumulation window.
+    In both modes the decision is taken on every rank together (one
+    ``all_reduce`` of a flag per step, so that all ranks raise, or all skip
+    and DDP never waits for a backward pass that one rank left out).
 
     Args:
         on_nonfinite: ``'raise'`` or ``'skip'``.
@@ -93,6 +104,8 @@ class NonFiniteLossHook(Hook):
     # ------------------------------------------------------------ install
     def before_train(self, runner) -> None:
         self._runner = runner
+        if self.on_nonfinite == 'raise':
+            return  # decided in after_train_iter, outside the step
         ow = runner.optim_wrapper
         if not hasattr(ow, 'update_params'):
             raise TypeError(
@@ -136,19 +149,46 @@ class NonFiniteLossHook(Hook):
 
         return parse
 
+    # ------------------------------------------------------------ decide
+    @staticmethod
+    def _agree(local_ok: bool) -> int:
+        """How many ranks saw a non-finite loss (0: go on)."""
+        flag = torch.tensor([0 if local_ok else 1], dtype=torch.int64)
+        all_reduce(flag)  # no-op without torch.distributed
+        return int(flag)
+
+    def after_train_iter(
+        self, runner, batch_idx: int, data_batch=None, outputs=None
+    ) -> None:
+        """``'raise'`` mode: check the step's logged losses."""
+        if self.on_nonfinite != 'raise':
+            return
+        values = [
+            v.detach().float().reshape(-1)
+            for v in (outputs or {}).values()
+            if isinstance(v, torch.Tensor)
+        ]
+        local_ok = (
+            bool(torch.isfinite(torch.cat(values)).all()) if values else True
+        )
+        bad_ranks = self._agree(local_ok)
+        if bad_ranks:
+            raise FloatingPointError(
+                self._message(outputs or {}, local_ok, bad_ranks)
+            )
+
     def _wrap_update(self, update_params):
 
         @functools.wraps(update_params)
         def update(loss: torch.Tensor, *args, **kwargs):
             local_ok = bool(torch.isfinite(loss.detach()).all())
-            flag = torch.tensor([0 if local_ok else 1], dtype=torch.int64)
-            all_reduce(flag)  # no-op without torch.distributed
-            if int(flag) == 0:
+            bad_ranks = self._agree(local_ok)
+            if not bad_ranks:
                 self._consecutive = 0
                 return update_params(loss, *args, **kwargs)
-            msg = self._message(loss, local_ok, int(flag))
-            if self.on_nonfinite == 'raise':
-                raise FloatingPointError(msg)
+            losses = dict(self._losses or {})
+            losses.setdefault('loss', loss)
+            msg = self._message(losses, local_ok, bad_ranks)
             self.num_skipped += 1
             self._epoch_skipped += 1
             self._consecutive += 1
@@ -204,9 +244,9 @@ class NonFiniteLossHook(Hook):
             for b, saved in zip(self._model.buffers(), self._buffers):
                 b.copy_(saved)
 
-    def _message(
-        self, loss: torch.Tensor, local_ok: bool, num_ranks: int
-    ) -> str:
+    def _message(self, losses: dict, local_ok: bool, num_ranks: int) -> str:
+        """What went wrong where: ``losses`` holds the total ``loss`` and
+        the terms (``loss_<attribute>``)."""
         r = self._runner
         where = (
             f'epoch {r.epoch + 1}, iteration {r.iter + 1}'
@@ -218,23 +258,24 @@ class NonFiniteLossHook(Hook):
                 f'non-finite loss at {where} on {num_ranks} rank(s); '
                 f'the loss of this rank ({get_rank()}) was finite'
             )
-        terms = []
-        for k, v in (self._losses or {}).items():
-            if (
-                isinstance(v, torch.Tensor)
-                and not torch.isfinite(v.detach()).all()
-            ):
-                terms.append(f'{k}={v.detach().float().mean().item():g}')
+        terms, total = [], '?'
+        for k, v in losses.items():
+            if not isinstance(v, torch.Tensor):
+                continue
+            value = f'{v.detach().float().mean().item():g}'
+            if k == 'loss':
+                total = value
+            elif not torch.isfinite(v.detach()).all():
+                terms.append(f'{k}={value}')
         hint = (
             "set NonFiniteLossHook(on_nonfinite='skip') to skip such steps"
             if self.on_nonfinite == 'raise'
             else 'step skipped'
         )
         return (
-            f'non-finite loss {loss.detach().float().item():g} at '
-            f'{where} (rank {get_rank()}); non-finite terms: '
-            f'{", ".join(terms) or "?"}; samples of the batch: '
-            f'{", ".join(self._batch) or "?"}; {hint}'
+            f'non-finite loss {total} at {where} (rank {get_rank()}); '
+            f'non-finite terms: {", ".join(terms) or "?"}; samples of the '
+            f'batch: {", ".join(self._batch) or "?"}; {hint}'
         )
 
     def before_train_epoch(self, runner) -> None:

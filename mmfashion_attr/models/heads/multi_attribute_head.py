@@ -215,6 +215,11 @@ class MultiAttributeHead(BaseModule):
     def _category_idx(
         self, data_samples: Sequence[DataSample], device
     ) -> torch.Tensor:
+        if data_samples and all('category_tensor' in s for s in data_samples):
+            # packed by PackAttrInputs: no Python int per sample, so a
+            # compiled step does not specialise on the batch's categories
+            idx = torch.stack([s.category_tensor for s in data_samples])
+            return idx.to(device=device, dtype=torch.long, non_blocking=True)
         idx = [int(s.metainfo.get('category_idx', -1)) for s in data_samples]
         return torch.tensor(idx, dtype=torch.long, device=device)
 
