@@ -6,8 +6,8 @@ from tests.helpers.tinydata import make_tiny_catalog, write_tiny_config
 from tools.analysis_tools import fpn_energy
 
 NO_FPN = """
-model = dict(neck=[dict(type='ScaleWiseCBAM', in_channels=[48, 112, 192]),
-                   dict(type='GAPConcatFusion')])
+model['neck'] = [dict(type='ScaleWiseCBAM', in_channels=[48, 112, 192]),
+                 dict(type='GAPConcatFusion')]
 """
 
 

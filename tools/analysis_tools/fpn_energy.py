@@ -35,6 +35,11 @@ def parse_args(argv=None):
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--seed', type=int, default=0, help='for initialisation')
     p.add_argument('--out', help='write the table as JSON here')
+    p.add_argument(
+        '--schema',
+        help='schema.json the checkpoint was trained with (required for '
+        'a checkpoint without a saved schema)',
+    )
     return p.parse_args(argv)
 
 
@@ -68,7 +73,7 @@ def main(argv=None) -> int:
     cfg = Config.fromfile(args.config)
     torch.manual_seed(args.seed)
     try:
-        model = init_attribute_model(cfg, args.checkpoint)
+        model = init_attribute_model(cfg, args.checkpoint, schema=args.schema)
         find_fpn(model)
     except (ValueError, FileNotFoundError) as e:
         print(f'error: {args.config}: {e}', file=sys.stderr)
