@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup_env.sh
 PY=.venv/bin/python
-CFG=configs/demo/approach1_effnetv2-b0_1xb16_synthetic-128px.py
+CFG=${CFG:-configs/demo/approach1_effnetv2-b0_1xb16_synthetic-128px.py}
 DATA=data/synthetic
 WORK=${WORK_DIR:-work_dirs/demo}
 MIM=$($PY -c "from mmfashion_attr.utils import mim_tools_dir; print(mim_tools_dir())")

@@ -102,4 +102,4 @@ def test_demo_parameters_are_those_of_the_built_model(meta):
 
 
 def test_the_demo_script_trains_the_demo_model_the_docs_name():
-    assert f'CFG={DEMO}' in (REPO / 'tools' / 'demo.sh').read_text()
+    assert f'CFG=${{CFG:-{DEMO}}}' in (REPO / 'tools' / 'demo.sh').read_text()
