@@ -378,13 +378,19 @@ def decode_image(
         img.draft(None, (-(-w // k), -(-h // k)))
     if info is not None:
         info.update(size=(h, w), reduction=k, format=img.format)
+    _load(img, f'{img.format} data')
+    return _loaded_to_rgb(img, background, exif_transpose)
+
+
+def _load(img: Image.Image, what: str) -> None:
+    """Decode ``img``'s pixels; truncated data raises here
+    (``LOAD_TRUNCATED_IMAGES`` is off) as a ``ValueError`` naming ``what``."""
     try:
-        img.load()  # truncated data raises here (LOAD_TRUNCATED_IMAGES off)
+        img.load()
     except Exception as e:
         raise ValueError(
-            f'truncated or corrupt {img.format} data ({type(e).__name__}: {e})'
+            f'truncated or corrupt {what} ({type(e).__name__}: {e})'
         ) from None
-    return _loaded_to_rgb(img, background, exif_transpose)
 
 
 def pil_to_rgb(
@@ -406,12 +412,7 @@ def pil_to_rgb(
             f'format {img.format} is not allowed (allowed: {_ALLOWED_NAMES})'
         )
     _check_size(img.width, img.height, max_pixels, min_size)
-    try:
-        img.load()
-    except Exception as e:
-        raise ValueError(
-            f'truncated or corrupt image data ({type(e).__name__}: {e})'
-        ) from None
+    _load(img, 'image data')
     return _loaded_to_rgb(img, background, exif_transpose)
 
 

@@ -46,6 +46,7 @@ from tools.common.benchmarking import (
     PAPER_SCHEMA,
     VARIANTS,
     Case,
+    device_label,
     interleaved_rounds,
     make_timer,
     paired_ratio,
@@ -462,9 +463,7 @@ def main(argv=None):
     rows = rows_from(results, benches, args)
     add_reference_columns(rows, results, args)
     comps = comparisons(results, args)
-    name = (
-        torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'
-    )
+    name = device_label(device)
     setup = (
         f'device={device} ({name}) img={args.img_size} '
         f'batch={args.batch} {args.precision} channels_last='

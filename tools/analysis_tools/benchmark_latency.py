@@ -49,6 +49,7 @@ from mmfashion_attr.apis.onnx_quantization import (
 from tools.analysis_tools.benchmark import parse_compare
 from tools.common.benchmarking import (
     Case,
+    device_label,
     interleaved_rounds,
     make_timer,
     paired_ratio,
@@ -245,9 +246,7 @@ def main(argv=None):
                     **ratio,
                 )
             )
-    name = (
-        torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'
-    )
+    name = device_label(device)
     setup = (
         f'{args.config or args.variant} arch={args.arch} img={size} '
         f'batch={args.batch} device={device} ({name}) threads={args.threads} '

@@ -53,6 +53,7 @@ from mmfashion_attr.structures import AttributeSchema
 from tools.analysis_tools.benchmark_pipeline import make_jpegs
 from tools.common.benchmarking import (
     Case,
+    device_label,
     interleaved_rounds,
     make_timer,
     paired_ratio,
@@ -318,9 +319,7 @@ def main(argv=None):
         verdict=verdict(ratio, args.target),
         **ratio,
     )
-    name = (
-        torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'
-    )
+    name = device_label(device)
     setup = (
         f'{args.config or args.variant} arch={args.arch} '
         f'img={args.img_size or "config"} batch={args.batch} '

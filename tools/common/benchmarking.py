@@ -124,6 +124,13 @@ def cuda_event_timer(fn: Callable[[], object]) -> float:
     return start.elapsed_time(end) / 1e3
 
 
+def device_label(device: torch.device) -> str:
+    """The card's name for a CUDA device, ``'cpu'`` otherwise."""
+    if device.type == 'cuda':
+        return torch.cuda.get_device_name(device)
+    return 'cpu'
+
+
 def make_timer(device) -> Timer:
     """CUDA events on a CUDA device, ``perf_counter`` elsewhere."""
     device = torch.device(device)
