@@ -57,10 +57,10 @@ def _kaggle(mask):
 
 
 def test_quoted_fashionpedia_rle_decodes_to_published_values():
-    # issue_quote_instances_rle_segmentation.txt: a "segmentation" object
+    # thread_quote_instances_rle_segmentation.txt: a "segmentation" object
     # of instances_attributes_*2020.json, quoted by its maintainers
     text = open(
-        osp.join(REAL, 'fashionpedia', 'issue_quote_instances_rle_'
+        osp.join(REAL, 'fashionpedia', 'thread_quote_instances_rle_'
                  'segmentation.txt'),
         encoding='utf-8',
     ).read()  # fmt: skip

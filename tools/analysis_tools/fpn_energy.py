@@ -52,10 +52,10 @@ def find_fpn(model: torch.nn.Module) -> torch.nn.Module:
     raise ValueError('the model has no FPN in its neck')
 
 
-def measure(model, dataloader, num_images: int) -> list:
+def measure(model, fpn, dataloader, num_images: int) -> list:
     """Run the backbone on up to ``num_images`` images of ``dataloader`` and
-    measure the model's FPN."""
-    energy = FPNPathEnergy(find_fpn(model))
+    measure ``fpn``, the model's FPN."""
+    energy = FPNPathEnergy(fpn)
     seen = 0
     with torch.no_grad():
         for batch in dataloader:
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed)
     try:
         model = init_attribute_model(cfg, args.checkpoint, schema=args.schema)
-        find_fpn(model)
+        fpn = find_fpn(model)
     except (ValueError, FileNotFoundError) as e:
         print(f'error: {args.config}: {e}', file=sys.stderr)
         return 2
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     loader_cfg.pop('persistent_workers', None)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         loader = Runner.build_dataloader(loader_cfg)
-    rows = measure(model, loader, args.num_images)
+    rows = measure(model, fpn, loader, args.num_images)
     if not rows:
         print('error: no image was measured', file=sys.stderr)
         return 1
