@@ -43,6 +43,20 @@ Fixes:
    through ``torch.hub.load_state_dict_from_url`` with its default
    ``weights_only=False``; every scheme now loads with ``weights_only=True``
    and a refusal names the file and the refused globals.
+7. :func:`settle_gloo_workers_at_exit` - a gloo process group runs its
+   collectives on worker threads (``pt_gloo_runloop``) that drop their
+   finished work, and with it the last C++ references to the work's
+   tensors, after the caller has been woken. Since torch keeps a tensor's
+   Python object alive through C++ references (``c10/util/intrusive_ptr.h``,
+   "PyObject preservation"), that drop takes the GIL. mmengine never
+   destroys its process group, and DDP keeps the group alive in C++ even
+   after ``destroy_process_group``, so the worker threads outlive the
+   interpreter; a worker that asks for the GIL once Python has begun to
+   finalize is ended with ``pthread_exit`` inside a ``noexcept`` destructor,
+   and the process aborts with ``terminate called without an active
+   exception`` after the run has finished (pytorch#190489). At exit, while
+   the interpreter is still whole, the GIL is released until every gloo
+   worker thread is seen idle.
 
 Known-irrelevant upstream warnings are silenced here and only here
 (:func:`silence_known_warnings`): mmcv-lite's ``Fail to import
@@ -55,11 +69,13 @@ the configs always set ``end`` explicitly.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib.metadata
 import importlib.util
 import os
 import sys
+import time
 import warnings
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -84,6 +100,7 @@ FIX_REQUIREMENTS: Dict[str, Dict[str, str]] = {
     ),
     'patch_efficientnet_v2_train': dict(mmpretrain='==1.2.0'),
     'secure_checkpoint_loading': dict(mmengine='==0.10.7'),
+    'settle_gloo_workers_at_exit': dict(torch='>=2.6', mmengine='==0.10.7'),
 }
 # Fixes without which running would be wrong (unsafe): outside their
 # versions, importing the plugin fails instead of warning.
@@ -420,6 +437,104 @@ def secure_checkpoint_loading() -> None:
     install_safe_checkpoint_loaders()
 
 
+# ---------------------------------------------------------------------------
+# 7. gloo worker threads that take the GIL while Python finalizes
+# ---------------------------------------------------------------------------
+GLOO_WORKER_THREAD = 'pt_gloo_runloop'
+
+
+def thread_states(
+    name: str = GLOO_WORKER_THREAD, task_dir: str = '/proc/self/task'
+) -> List[str]:
+    """Scheduler states of this process's threads called ``name``.
+
+    Args:
+        name: The thread name (``comm``) to look for.
+        task_dir: The folder with one ``<tid>/stat`` per thread (Linux
+            ``proc(5)``).
+
+    Returns:
+        One state letter per matching thread (``'R'`` running or
+        runnable, ``'S'`` sleeping, ...); empty when there is none or the
+        folder cannot be read.
+    """
+    try:
+        tids = os.listdir(task_dir)
+    except OSError:
+        return []
+    states = []
+    for tid in tids:
+        try:
+            with open(os.path.join(task_dir, tid, 'stat')) as f:
+                stat = f.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        # "tid (comm) state ...": comm may itself hold spaces and ')'
+        head, _, tail = stat.rpartition(')')
+        if head.partition('(')[2] == name and tail.split():
+            states.append(tail.split()[0])
+    return states
+
+
+def wait_until_idle(
+    read_states: Callable[[], List[str]] = thread_states,
+    interval: float = 0.01,
+    settle: int = 3,
+    timeout: float = 10.0,
+) -> bool:
+    """Release the GIL until the threads ``read_states`` reports sleep.
+
+    Each poll sleeps ``interval`` seconds (the GIL is free meanwhile, so a
+    thread waiting for it gets it, finishes and goes back to sleep), then
+    reads the states. A worker that still has work to finish is running or
+    runnable (``'R'``); an idle one sleeps on its queue (``'S'``).
+
+    Args:
+        read_states: Returns the state letter of each watched thread.
+        interval: Seconds slept before each reading.
+        settle: Consecutive readings in which every watched thread must be
+            sleeping (a reading with no thread counts as idle).
+        timeout: Seconds after which to give up.
+
+    Returns:
+        Whether the threads were seen idle ``settle`` times in a row before
+        the timeout.
+    """
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < settle:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+        states = read_states()
+        quiet = quiet + 1 if all(s == 'S' for s in states) else 0
+    return True
+
+
+_EXIT_RESULT: Dict[str, object] = {}
+
+
+def _settle_gloo_workers() -> None:
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if 'gloo' not in str(dist.get_backend()):
+        return
+    _EXIT_RESULT['idle'] = wait_until_idle()
+
+
+@_fix()
+def settle_gloo_workers_at_exit() -> None:
+    """Wait at exit until the gloo worker threads are idle.
+
+    Registered with :mod:`atexit`, so it runs before Python finalizes and
+    after every handler registered later; a no-op unless a process group
+    with a gloo backend is still initialized.
+    """
+    atexit.register(_settle_gloo_workers)
+
+
 FIXES: Tuple[Callable[[], object], ...] = (
     allow_mmengine_checkpoint_globals,
     get_mmdet_fpn,
@@ -427,6 +542,7 @@ FIXES: Tuple[Callable[[], object], ...] = (
     patch_persistent_workers,
     patch_efficientnet_v2_train,
     secure_checkpoint_loading,
+    settle_gloo_workers_at_exit,
 )
 
 
@@ -458,8 +574,11 @@ __all__ = [
     'patch_efficientnet_v2_train',
     'patch_persistent_workers',
     'secure_checkpoint_loading',
+    'settle_gloo_workers_at_exit',
     'silence_known_warnings',
     'skipped_fixes',
+    'thread_states',
     'version_mismatches',
     'version_satisfies',
+    'wait_until_idle',
 ]

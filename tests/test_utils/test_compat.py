@@ -3,6 +3,7 @@ fix itself, its version guard on both sides, and the silenced warning."""
 
 import glob
 import io
+import json
 import os
 import os.path as osp
 import pickle
@@ -15,7 +16,7 @@ from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner import Runner
 
 from mmfashion_attr.utils import compat
-from tests.helpers.processes import python
+from tests.helpers.processes import free_port, python
 from tests.helpers.tinydata import REPO, make_tiny_catalog, write_tiny_config
 
 
@@ -27,6 +28,7 @@ def test_all_fixes_applied_on_import():
         'patch_persistent_workers',
         'patch_efficientnet_v2_train',
         'secure_checkpoint_loading',
+        'settle_gloo_workers_at_exit',
     }
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
     assert compat.apply_all() == compat.applied_fixes()  # idempotent
@@ -244,6 +246,84 @@ def test_getattr_stand_in_only_resolves_history_buffer_methods(tmp_path):
     torch.save({'x': Sneaky()}, p)
     with pytest.raises(pickle.UnpicklingError, match='refusing getattr'):
         torch.load(p)
+
+
+# ---------------------------------------------- gloo worker threads at exit
+def test_thread_states_reads_proc_stat_lines(tmp_path):
+    """proc(5): ``tid (comm) state ...``; comm may hold spaces and ')'."""
+    lines = {
+        '101': '101 (pt_gloo_runloop) S 1 100 100 0 -1',
+        '102': '102 (pt_gloo_runloop) R 1 100 100 0 -1',
+        '103': '103 (python) S 1 100 100 0 -1',
+        '104': '104 (pt_gloo_runloop) x) R 1 100 100 0 -1',
+        '105': None,  # the thread ended between listdir and open
+    }
+    for tid, line in lines.items():
+        os.makedirs(tmp_path / tid)
+        if line is not None:
+            (tmp_path / tid / 'stat').write_text(line + '\n')
+    states = compat.thread_states(task_dir=str(tmp_path))
+    assert sorted(states) == ['R', 'S']
+    assert compat.thread_states('pt_gloo_runloop) x', str(tmp_path)) == ['R']
+    assert compat.thread_states(task_dir=str(tmp_path / 'missing')) == []
+
+
+def test_wait_until_idle_needs_consecutive_sleeping_readings():
+    readings = iter(
+        [['R', 'S'], ['S', 'S'], ['S', 'R'], ['S', 'S'], [], ['S', 'S']]
+    )
+    calls = []
+
+    def read():
+        calls.append(1)
+        return next(readings)
+
+    assert compat.wait_until_idle(read, interval=0, settle=3)
+    # readings 4, 5 and 6 are the first three idle ones in a row
+    assert len(calls) == 6
+    busy = compat.wait_until_idle(
+        lambda: ['R'], interval=0.001, settle=2, timeout=0.05
+    )
+    assert busy is False
+
+
+# A gloo process whose last collectives are still running on the worker
+# threads when the script ends: without the exit handler the interpreter
+# finalizes while the workers need the GIL, and the process aborts with
+# "terminate called without an active exception" (SIGABRT). The observer is
+# registered before the plugin's handler, so it runs after it.
+GLOO_EXIT_SCRIPT = """
+import atexit, json, os, sys
+import torch
+import torch.distributed as dist
+
+def observe():
+    from mmfashion_attr.utils import compat
+    print(json.dumps(dict(compat._EXIT_RESULT)), flush=True)
+
+atexit.register(observe)
+from mmfashion_attr.utils import compat  # noqa: E402
+
+before = compat.thread_states()
+os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=sys.argv[1])
+dist.init_process_group('gloo', rank=0, world_size=1)
+print(json.dumps(dict(before=before, after=compat.thread_states())))
+for _ in range(50):
+    dist.all_gather([torch.zeros(100000)], torch.ones(100000), async_op=True)
+"""
+
+
+@pytest.mark.dist
+def test_gloo_process_exits_cleanly_with_work_in_flight(tmp_path):
+    script = tmp_path / 'gloo_exit.py'
+    script.write_text(GLOO_EXIT_SCRIPT)
+    for _ in range(2):
+        rc, out, err = python(str(script), str(free_port()), check=False)
+        assert rc == 0 and 'terminate called' not in err, err[-2000:]
+        threads, result = [json.loads(line) for line in out.splitlines()]
+        # the worker threads exist under the name the handler watches
+        assert threads['before'] == [] and len(threads['after']) >= 1
+        assert result == {'idle': True}
 
 
 # ------------------------------------------------------------ version guards
