@@ -21,6 +21,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def torchrun(script: str, cfg: str, *args: str, nproc: int = 2) -> list:
+    """The command line of a shipped tool ``script`` run on ``cfg`` by
+    ``torch.distributed.run`` with ``nproc`` processes on this machine."""
+    return [
+        sys.executable,
+        '-m',
+        'torch.distributed.run',
+        f'--nproc_per_node={nproc}',
+        f'--master_port={free_port()}',
+        script,
+        cfg,
+        '--launcher',
+        'pytorch',
+        *args,
+    ]
+
+
 def tool_env(**extra) -> dict:
     """The environment of a launched tool: the repository importable, one
     OpenMP thread, and torch's ``weights_only`` protection left on."""

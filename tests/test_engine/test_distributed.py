@@ -21,7 +21,7 @@ from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS
 
 from tests.helpers.bad_images import META_KEYS, bad_catalogue
-from tests.helpers.processes import MIM_TOOLS, free_port, run
+from tests.helpers.processes import MIM_TOOLS, run, torchrun
 from tests.helpers.tinydata import make_tiny_catalog, write_tiny_config
 
 # 'closure' is labelled on even indices >= 2 only. With shuffle=False the
@@ -101,18 +101,7 @@ def launch(script, cfg, *args, nproc=1, cwd=None):
     the repository root, for InjectNaNOnRank0)."""
     cmd = [sys.executable, script, cfg, *args]
     if nproc > 1:
-        cmd = [
-            sys.executable,
-            '-m',
-            'torch.distributed.run',
-            f'--nproc_per_node={nproc}',
-            f'--master_port={free_port()}',
-            script,
-            cfg,
-            '--launcher',
-            'pytorch',
-            *args,
-        ]
+        cmd = torchrun(script, cfg, *args, nproc=nproc)
     _, out, err = run(cmd, cwd=cwd)
     return out + err
 

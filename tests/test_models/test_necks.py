@@ -1,7 +1,11 @@
 import pytest
 import torch
 
-from mmfashion_attr.models import ChannelPreservingFPN, GAPConcatFusion
+from mmfashion_attr.models import (
+    ChannelPreservingFPN,
+    DetailPreservingFPN,
+    GAPConcatFusion,
+)
 from mmfashion_attr.utils.compat import get_mmdet_fpn
 
 MMDetFPN = get_mmdet_fpn()
@@ -93,3 +97,88 @@ def test_gap_concat_fusion_reference():
     assert y.tolist() == [[1.5, 5.5, 5.0, 5.0, 5.0]]
     (y,) = GAPConcatFusion(levels=[1])(x)
     assert y.tolist() == [[5.0, 5.0, 5.0]]
+
+
+# ------------------------------------------------------- DetailPreservingFPN
+def _conv_bn_relu(x, module):
+    """conv -> BatchNorm (running statistics) -> ReLU, written with
+    torch.nn.functional from the parameters of an mmcv ``ConvModule``."""
+    conv, bn = module.conv, module.bn
+    y = torch.nn.functional.conv2d(
+        x, conv.weight, conv.bias, padding=conv.kernel_size[0] // 2
+    )
+    y = (y - bn.running_mean[None, :, None, None]) / torch.sqrt(
+        bn.running_var[None, :, None, None] + bn.eps
+    )
+    y = y * bn.weight[None, :, None, None] + bn.bias[None, :, None, None]
+    return torch.relu(y)
+
+
+def test_detail_preserving_fpn_reference():
+    """Laterals normalised, then concat[lateral, up(coarser output)] mixed
+    by conv3x3-BN-ReLU going down, as the docstring states."""
+    torch.manual_seed(0)
+    neck = DetailPreservingFPN([2, 3, 4])
+    for m in neck.modules():  # non-trivial running statistics
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    neck.eval()
+    x = pyramid([2, 3, 4], size=8, n=2)
+    lat = [_conv_bn_relu(t, m) for t, m in zip(x, neck.lateral_convs)]
+    p2 = lat[2]
+    up = torch.repeat_interleave(torch.repeat_interleave(p2, 2, 2), 2, 3)
+    p1 = _conv_bn_relu(torch.cat([lat[1], up], 1), neck.fuse_convs[1])
+    up = torch.repeat_interleave(torch.repeat_interleave(p1, 2, 2), 2, 3)
+    p0 = _conv_bn_relu(torch.cat([lat[0], up], 1), neck.fuse_convs[0])
+    outs = neck(x)
+    assert [tuple(o.shape[1:]) for o in outs] == [
+        (2, 8, 8),
+        (3, 4, 4),
+        (4, 2, 2),
+    ]
+    for got, want in zip(outs, (p0, p1, p2)):
+        torch.testing.assert_close(got, want)
+
+
+def test_detail_preserving_fpn_levels_cannot_swamp_each_other():
+    """In training, each level is normalised before fusion: scaling one
+    input level by 1000 changes no output. The FPN's sum is swamped."""
+    torch.manual_seed(0)
+    x = pyramid([4, 6, 10], size=8, n=4)
+    louder = (x[0], x[1], x[2] * 1000)
+    ours = DetailPreservingFPN([4, 6, 10]).train()
+    for a, b in zip(ours(x), ours(louder)):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+    fpn = ChannelPreservingFPN([4, 6, 10]).train()
+    fpn.init_weights()
+    fine, fine_loud = fpn(x)[0], fpn(louder)[0]
+    assert (fine_loud - fine).abs().mean() > 100 * fine.abs().mean()
+
+
+def test_detail_preserving_fpn_paths():
+    """Top-down reaches the finest level; nothing flows bottom-up."""
+    torch.manual_seed(0)
+    neck = DetailPreservingFPN([4, 6, 10]).eval()
+    x = list(pyramid([4, 6, 10], n=1))
+    base = neck(tuple(x))
+    x[2] = x[2] + 1.0
+    assert not torch.allclose(neck(tuple(x))[0], base[0])
+    x = list(pyramid([4, 6, 10], n=1))
+    base = neck(tuple(x))
+    x[0] = x[0] + 1.0
+    changed = neck(tuple(x))
+    assert not torch.allclose(changed[0], base[0])
+    torch.testing.assert_close(changed[1], base[1])
+    torch.testing.assert_close(changed[2], base[2])
+
+
+def test_detail_preserving_fpn_checks_levels():
+    with pytest.raises(ValueError, match='2 out_channels for 3 levels'):
+        DetailPreservingFPN([4, 6, 10], out_channels=[4, 6])
+    neck = DetailPreservingFPN([4, 6, 10], out_channels=[8, 8, 8])
+    assert [o.shape[1] for o in neck(pyramid([4, 6, 10]))] == [8, 8, 8]
+    with pytest.raises(ValueError, match='expects 3 levels, got 2'):
+        neck(pyramid([4, 6]))

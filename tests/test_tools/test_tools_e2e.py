@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers.processes import MIM_TOOLS, free_port, run
+from tests.helpers.processes import MIM_TOOLS, free_port, run, torchrun
 from tests.helpers.schemas import TINY_SCHEMA
 from tests.helpers.tinydata import REPO, make_tiny_catalog, write_tiny_config
 
@@ -158,17 +158,7 @@ def test_two_process_gloo_with_attribute_missing_from_every_batch(tmp_path):
     with open(cfg) as f:
         assert 'find_unused_parameters' not in f.read()
     _, out, err = run(
-        [
-            sys.executable,
-            '-m',
-            'torch.distributed.run',
-            '--nproc_per_node=2',
-            f'--master_port={free_port()}',
-            osp.join(MIM_TOOLS, 'train.py'),
-            cfg,
-            '--launcher',
-            'pytorch',
-        ],
+        torchrun(osp.join(MIM_TOOLS, 'train.py'), cfg),
         cwd=root,
     )
     out += err

@@ -114,6 +114,31 @@ def write_catalog(folder, schema, num_images, distinct, size, seed=0, procs=1):
     return wc(folder, schema, dict(train=records))['schema']
 
 
+def add_catalog_args(parser, num_images=1024, distinct=64):
+    """``--num-images``, ``--distinct`` and ``--jpeg-size``: the generated
+    catalog of :func:`catalog_from_args`."""
+    parser.add_argument('--num-images', type=int, default=num_images)
+    parser.add_argument(
+        '--distinct', type=int, default=distinct, help='JPEGs rendered'
+    )
+    parser.add_argument(
+        '--jpeg-size', type=int, nargs=2, default=(800, 1000), metavar='W H'
+    )
+
+
+def catalog_from_args(folder, schema, args):
+    """:func:`write_catalog` as the arguments of :func:`add_catalog_args`
+    (and ``--workers``: one rendering process per worker) say."""
+    return write_catalog(
+        folder,
+        schema,
+        args.num_images,
+        args.distinct,
+        args.jpeg_size,
+        procs=max(1, args.workers),
+    )
+
+
 def set_img_size(pipeline, size):
     """The pipeline with every ``scale`` / ``decode_scale`` set to
     ``size``."""
@@ -226,11 +251,7 @@ def main(argv=None):
     p.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32')
     p.add_argument('--channels-last', action='store_true')
     p.add_argument('--compile', action='store_true')
-    p.add_argument('--num-images', type=int, default=1024)
-    p.add_argument('--distinct', type=int, default=64, help='JPEGs rendered')
-    p.add_argument(
-        '--jpeg-size', type=int, nargs=2, default=(800, 1000), metavar='W H'
-    )
+    add_catalog_args(p)
     p.add_argument('--dir', help='write the catalog here (default: temp)')
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--steps', type=int, default=20)
@@ -247,14 +268,7 @@ def main(argv=None):
     cfg, schema = load_config(args)
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.dir or tmp
-        schema_file = write_catalog(
-            folder,
-            schema,
-            args.num_images,
-            args.distinct,
-            args.jpeg_size,
-            procs=max(1, args.workers),
-        )
+        schema_file = catalog_from_args(folder, schema, args)
         probe = cv2.imread(osp.join(folder, 'img', '00000.jpg'))
         with DefaultScope.overwrite_default_scope('mmpretrain'):
             loader = build_loader(cfg, folder, schema_file, args)
