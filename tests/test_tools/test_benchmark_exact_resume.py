@@ -74,4 +74,13 @@ def test_exact_resume_benchmark_bookkeeping(tmp_path):
         assert comp['verdict'] == 'exact is faster'
     else:
         assert comp['verdict'] == 'within noise of 1.0'
+    # the difference per epoch: (exact - mmengine) x 3 iterations per epoch
+    extra = report['extra_per_epoch']
+    by_hand = [
+        (e - m) * 3
+        for e, m in zip(rows['exact']['rounds'], rows['mmengine']['rounds'])
+    ]
+    assert extra['iterations_per_epoch'] == 3
+    assert extra['rounds'] == pytest.approx(by_hand)
+    assert extra['median'] == pytest.approx(statistics.median(by_hand))
     assert (tmp_path / 'r.json').is_file()
