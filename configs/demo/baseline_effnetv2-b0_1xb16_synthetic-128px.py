@@ -39,9 +39,7 @@ test_dataloader = dict(batch_size=32)
 # From scratch: a larger step than the paper's 1e-5 fine-tuning rate.
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 param_scheduler = dict(step_size=8, gamma=0.5)
-# mmengine's own loop (the demo's results were measured with it; a resumed
-# demo run does not repeat the uninterrupted one exactly).
-train_cfg = dict(_delete_=True, by_epoch=True, max_epochs=10, val_interval=10)
+train_cfg = dict(max_epochs=10, val_interval=10)
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=10, max_keep_ckpts=1, save_best=None),

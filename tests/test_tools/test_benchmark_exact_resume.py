@@ -33,6 +33,10 @@ def test_case_configs_differ_only_in_loop_and_workers(tmp_path):
         )
         assert c.train_dataloader['num_workers'] == 2
         assert c.train_dataloader['batch_size'] == 2
+    args.same_workers = True
+    same = bench.case_config(cfg, 'mmengine', root, 'schema.json', args, 'c')
+    assert same.train_dataloader['persistent_workers'] is False
+    assert same.train_cfg['type'] == 'EpochBasedTrainLoop'
     # everything else is the config's own
     assert mm.custom_hooks == ex.custom_hooks == cfg.custom_hooks
     assert mm.optim_wrapper == ex.optim_wrapper == cfg.optim_wrapper

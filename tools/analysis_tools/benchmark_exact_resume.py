@@ -14,6 +14,9 @@ an order rotated every round:
   has workers (the workers, and the random state inside them, start
   afresh every epoch).
 
+With ``--same-workers`` both cases start their workers every epoch, which
+leaves the difference of the loops alone.
+
 Validation, checkpoints and the logger's output are off; everything else
 (hooks, data pipeline, optimizer) is the config's. A run's number is the
 wall time of ``runner.train()`` divided by its iterations (the runner is
@@ -79,7 +82,11 @@ def case_config(cfg, case, folder, schema_file, args, tag):
         dataset=dataset,
         batch_size=args.batch,
         num_workers=args.workers,
-        persistent_workers=case == 'mmengine' and args.workers > 0,
+        persistent_workers=(
+            case == 'mmengine'
+            and args.workers > 0
+            and not getattr(args, 'same_workers', False)
+        ),
     )
     if args.workers == 0:
         loader.pop('prefetch_factor', None)
@@ -129,6 +136,11 @@ def main(argv=None):
     p.add_argument('--workers', type=int, default=2)
     p.add_argument('--epochs', type=int, default=2)
     add_catalog_args(p, num_images=256, distinct=32)
+    p.add_argument(
+        '--same-workers',
+        action='store_true',
+        help='workers started every epoch in both cases: the loops alone',
+    )
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--threads', type=int, default=0, help='0: default')
     p.add_argument('--out', help='write the report as JSON here')
@@ -171,7 +183,8 @@ def main(argv=None):
     setup = (
         f'{model} '
         f'img={args.img_size or "config"} batch={args.batch} '
-        f'workers={args.workers} epochs={args.epochs} '
+        f'workers={args.workers} same_workers={args.same_workers} '
+        f'epochs={args.epochs} '
         f'images={args.num_images} iterations={iters} '
         f'cpus={len(os.sched_getaffinity(0))} torch={torch.__version__} '
         f'rounds={args.rounds}'

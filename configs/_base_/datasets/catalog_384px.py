@@ -38,9 +38,7 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=16,
     num_workers=8,
-    # Workers start afresh every epoch, so that their random state (the
-    # augmentations) is the same after a resume as without one.
-    persistent_workers=False,
+    persistent_workers=True,
     pin_memory=True,
     # Every image is ResizePad-ed to one size: stacked in the workers, the
     # batch is one tensor (pinned, one copy to the GPU), and the data

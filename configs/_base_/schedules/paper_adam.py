@@ -14,13 +14,7 @@ param_scheduler = dict(
     end=10000,
 )
 
-# The exactly resumable loop: a run resumed from a checkpoint continues as
-# the uninterrupted run would (docs/en/advanced_guides/reliability.md,
-# "Exact resume"); with data loader workers it needs
-# persistent_workers=False for the training loader (the dataset configs).
-train_cfg = dict(
-    type='ResumableEpochBasedTrainLoop', max_epochs=40, val_interval=1
-)
+train_cfg = dict(by_epoch=True, max_epochs=40, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 
