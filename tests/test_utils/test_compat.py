@@ -307,6 +307,10 @@ from mmfashion_attr.utils import compat  # noqa: E402
 before = compat.thread_states()
 os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=sys.argv[1])
 dist.init_process_group('gloo', rank=0, world_size=1)
+import time  # noqa: E402
+deadline = time.monotonic() + 10  # the workers name themselves once started
+while not compat.thread_states() and time.monotonic() < deadline:
+    time.sleep(0.01)
 print(json.dumps(dict(before=before, after=compat.thread_states())))
 for _ in range(50):
     dist.all_gather([torch.zeros(100000)], torch.ones(100000), async_op=True)
